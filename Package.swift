@@ -1,0 +1,63 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+  name: "event-service",
+  platforms: [.macOS(.v13)],
+  products: [
+    .executable(name: "event-service", targets: ["event-service"]),
+    .executable(name: "event-mock", targets: ["event-mock"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+    .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+  ],
+  targets: [
+    .systemLibrary(
+      name: "CLibevent",
+      pkgConfig: "libevent",
+      providers: [.apt(["libevent-dev"])]
+    ),
+    .target(
+      name: "Libevent",
+      dependencies: ["CLibevent", .product(name: "DequeModule", package: "swift-collections")]
+    ),
+    .target(name: "Resilience"),
+    .target(name: "MiniJSON"),
+    .target(
+      name: "MockUpstream",
+      dependencies: ["Libevent", "MiniJSON"]
+    ),
+    .target(
+      name: "EventService",
+      dependencies: [
+        "Libevent", "Resilience", "MiniJSON", "MockUpstream",
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
+      ]
+    ),
+    .executableTarget(
+      name: "event-service",
+      dependencies: [
+        "EventService",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+    .executableTarget(
+      name: "event-mock",
+      dependencies: [
+        "MockUpstream", "Libevent",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+    .testTarget(name: "LibeventTests", dependencies: ["Libevent"]),
+    .testTarget(name: "ResilienceTests", dependencies: ["Resilience"]),
+    .testTarget(name: "MiniJSONTests", dependencies: ["MiniJSON"]),
+    .testTarget(
+      name: "EventServiceTests",
+      dependencies: ["EventService", "MockUpstream", "Libevent", "MiniJSON", "Resilience"]
+    ),
+  ]
+)

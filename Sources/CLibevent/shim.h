@@ -1,0 +1,57 @@
+#ifndef CLIBEVENT_SHIM_H
+#define CLIBEVENT_SHIM_H
+
+// System headers come first: event2/event-config.h defines _GNU_SOURCE, and if
+// glibc's headers are first seen after it, fd_set differs from SwiftGlibc's and
+// a clean build fails (LIBEVENT-NOTES §1).
+#include <sys/types.h>
+#include <sys/time.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/resource.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stddef.h>
+#include <stdarg.h>
+#include <errno.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/dns.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+
+// Arms `ev` to fire once after `ms` milliseconds (evtimer_add is a macro).
+static inline int CLibevent_event_add_ms(struct event *ev, int64_t ms) {
+  struct timeval tv;
+  tv.tv_sec = (time_t)(ms / 1000);
+  tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
+  return event_add(ev, &tv);
+}
+
+// The local port of a bound evhttp socket (needed for PORT=0).
+static inline int CLibevent_bound_port(struct evhttp_bound_socket *handle) {
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof(ss);
+  evutil_socket_t fd = evhttp_bound_socket_get_fd(handle);
+  if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0) return -1;
+  if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+  if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+  return -1;
+}
+
+// Milliseconds on the monotonic clock; the service's single notion of "now".
+static inline int64_t CLibevent_monotonic_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+#endif

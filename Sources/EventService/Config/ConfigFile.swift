@@ -1,0 +1,17 @@
+import Glibc
+
+public enum ConfigFile {
+  /// The whole file, or nil if it cannot be opened.
+  public static func read(_ path: String) -> [UInt8]? {
+    guard let file = fopen(path, "rb") else { return nil }
+    defer { fclose(file) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65_536)
+    while true {
+      let count = fread(&chunk, 1, chunk.count, file)
+      if count <= 0 { break }
+      bytes += chunk[0..<count]
+    }
+    return bytes
+  }
+}

@@ -1,0 +1,100 @@
+import MiniJSON
+
+/// Where each key's value comes from: the environment variable of the same
+/// name wins over the file, which wins over the default. Every key read is
+/// recorded, so keys nobody asked for (typos) can be reported.
+struct ConfigSource {
+  private let prefix: String
+  private let file: [(String, JSONValue)]
+  private let environment: [String: String]
+  private(set) var consumed: Set<String> = []
+
+  init(file: JSONValue?, environment: [String: String], prefix: String = "") throws(ConfigError) {
+    self.prefix = prefix
+    self.environment = environment
+    switch file {
+    case nil: self.file = []
+    case .object(let members)?: self.file = members
+    default: throw ConfigError(key: prefix.isEmpty ? "config" : String(prefix.dropLast()), problem: "expected a JSON object")
+    }
+  }
+
+  /// The raw value of `key`; environment text is read as JSON when it parses
+  /// as JSON, else as a plain string.
+  mutating func value(_ key: String) throws(ConfigError) -> JSONValue? {
+    consumed.insert(key)
+    if prefix.isEmpty, let text = environment[key] {
+      return (try? JSONValue.parse(text)) ?? .string(text)
+    }
+    return file.first { $0.0 == key }?.1
+  }
+
+  /// The file's value only (for keys whose environment variable is read elsewhere).
+  mutating func fileValue(_ key: String) -> JSONValue? {
+    consumed.insert(key)
+    return file.first { $0.0 == key }?.1
+  }
+
+  func rejectUnknownKeys() throws(ConfigError) {
+    if let unknown = file.first(where: { !consumed.contains($0.0) }) {
+      throw ConfigError(key: prefix + unknown.0, problem: "unknown key")
+    }
+  }
+
+  func name(_ key: String) -> String { prefix + key }
+
+  /// The `MOCK` environment variable as JSON, if set.
+  var environmentForMock: JSONValue? {
+    guard prefix.isEmpty, let text = environment["MOCK"] else { return nil }
+    return (try? JSONValue.parse(text)) ?? .string(text)
+  }
+
+  mutating func int(_ key: String, default value: Int, in range: ClosedRange<Int>) throws(ConfigError) -> Int {
+    guard let raw = try self.value(key) else { return value }
+    guard let text = raw.integerText, let number = Int(text) else {
+      throw ConfigError(key: name(key), problem: "expected an integer, got \(raw.serialized)")
+    }
+    guard range.contains(number) else {
+      throw ConfigError(key: name(key), problem: "\(number) is outside \(range.lowerBound)...\(range.upperBound)")
+    }
+    return number
+  }
+
+  /// A duration in milliseconds; negative values are refused.
+  mutating func milliseconds(_ key: String, default value: Int64, minimum: Int = 0) throws(ConfigError) -> Int64 {
+    Int64(try int(key, default: Int(value), in: minimum...Int(Int32.max)))
+  }
+
+  mutating func double(_ key: String, default value: Double, in range: ClosedRange<Double>) throws(ConfigError) -> Double {
+    guard let raw = try self.value(key) else { return value }
+    guard case .number(let text) = raw, let number = Double(text) else {
+      throw ConfigError(key: name(key), problem: "expected a number, got \(raw.serialized)")
+    }
+    guard range.contains(number) else {
+      throw ConfigError(key: name(key), problem: "\(text) is outside \(range.lowerBound)...\(range.upperBound)")
+    }
+    return number
+  }
+
+  mutating func bool(_ key: String, default value: Bool) throws(ConfigError) -> Bool {
+    guard let raw = try self.value(key) else { return value }
+    switch raw {
+    case .bool(let flag): return flag
+    case .number("1"): return true
+    case .number("0"): return false
+    default: throw ConfigError(key: name(key), problem: "expected true or false, got \(raw.serialized)")
+    }
+  }
+
+  mutating func string(_ key: String, default value: String) throws(ConfigError) -> String {
+    if prefix.isEmpty, let text = environment[key] {
+      consumed.insert(key)
+      return text
+    }
+    guard let raw = try self.value(key) else { return value }
+    guard let text = raw.stringValue else {
+      throw ConfigError(key: name(key), problem: "expected a string, got \(raw.serialized)")
+    }
+    return text
+  }
+}

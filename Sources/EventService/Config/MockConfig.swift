@@ -1,0 +1,46 @@
+import MiniJSON
+import MockUpstream
+
+/// The `MOCK` object of config.json. The `MOCK` environment variable, if
+/// set, holds a JSON object whose keys override the file's one by one.
+enum MockConfig {
+  static func parse(_ value: JSONValue?, environment: JSONValue?) throws(ConfigError) -> MockSettings {
+    var members: [(String, JSONValue)] = []
+    for layer in [value, environment] {
+      guard let layer else { continue }
+      guard case .object(let more) = layer else { throw ConfigError(key: "MOCK", problem: "expected a JSON object") }
+      for (key, value) in more {
+        members.removeAll { $0.0 == key }
+        members.append((key, value))
+      }
+    }
+    var source = try ConfigSource(file: .object(members), environment: [:], prefix: "MOCK.")
+    var m = MockSettings()
+    m.enabled = try source.bool("ENABLED", default: m.enabled)
+    m.host = try source.string("HOST", default: m.host)
+    m.port = try source.int("PORT", default: m.port, in: 0...65535)
+    m.errorRate = try source.double("ERROR_RATE", default: m.errorRate, in: 0...1)
+    m.okCount = try source.int("OK_COUNT", default: m.okCount, in: 0...1_000_000)
+    m.failCount = try source.int("FAIL_COUNT", default: m.failCount, in: 0...1_000_000)
+    m.failDelayMs = try source.milliseconds("FAIL_DELAY_MS", default: m.failDelayMs)
+    m.eventDelayMs = try source.milliseconds("EVENT_DELAY_MS", default: m.eventDelayMs)
+    m.seed = UInt64(try source.int("SEED", default: Int(m.seed), in: 0...Int.max))
+    m.extraUsers = try extraUsers(try source.value("EXTRA_USERS"))
+    try source.rejectUnknownKeys()
+    return m
+  }
+
+  private static func extraUsers(_ value: JSONValue?) throws(ConfigError) -> [MockSettings.ExtraUser] {
+    guard let value else { return [] }
+    guard let list = value.arrayValue else { throw ConfigError(key: "MOCK.EXTRA_USERS", problem: "expected a list") }
+    var users: [MockSettings.ExtraUser] = []
+    for (index, item) in list.enumerated() {
+      let key = "MOCK.EXTRA_USERS[\(index)]"
+      guard let id = item["id"].flatMap({ $0.stringValue ?? $0.integerText }), !id.isEmpty,
+        let text = item["events"]?.integerText, let count = Int(text), (0...100_000).contains(count)
+      else { throw ConfigError(key: key, problem: #"expected {"id": "...", "events": 0...100000}"#) }
+      users.append(MockSettings.ExtraUser(id: id, events: count))
+    }
+    return users
+  }
+}

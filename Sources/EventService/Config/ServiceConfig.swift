@@ -1,0 +1,73 @@
+import Logging
+import MiniJSON
+import MockUpstream
+import Resilience
+
+/// Every setting of the service (SPEC §2), with its default. `load` is the one
+/// place where keys are named, defaulted and validated.
+public struct ServiceConfig: Sendable {
+  public var host = "127.0.0.1"
+  public var port = 3000
+  public var apiBase = UpstreamAddress(host: "127.0.0.1", port: 3001)
+  public var breaker = BreakerSettings()
+  public var upstreamTimeoutMs: Int64 = 2_000
+  public var upstreamMaxConnections = 4_096
+  public var retry = RetryBackoff(retries: 2, baseMs: 25, maxMs: 250)
+  public var coalesceGets = true
+  public var maxBodyBytes = 65_536
+  public var shutdownGraceMs: Int64 = 10_000
+  public var logLevel: Logger.Level = .info
+  public var mock = MockSettings()
+
+  public init() {}
+
+  /// Reads `path` (a missing file means all defaults, unless the path was
+  /// given explicitly), then applies environment overrides.
+  public static func load(
+    path: String?, environment: [String: String], readFile: (String) -> [UInt8]? = ConfigFile.read
+  ) throws(ConfigError) -> ServiceConfig {
+    let location = path ?? "config.json"
+    var document: JSONValue?
+    if let bytes = readFile(location) {
+      do { document = try JSONValue.parse(bytes) } catch {
+        throw ConfigError(key: location, problem: "not valid JSON (\(error))")
+      }
+    } else if path != nil {
+      throw ConfigError(key: location, problem: "cannot read the file")
+    }
+    var source = try ConfigSource(file: document, environment: environment)
+    return try parse(&source)
+  }
+
+  static func parse(_ source: inout ConfigSource) throws(ConfigError) -> ServiceConfig {
+    var c = ServiceConfig()
+    c.host = try source.string("HOST", default: c.host)
+    c.port = try source.int("PORT", default: c.port, in: 0...65535)
+    c.apiBase = try UpstreamAddress.parse(try source.string("API_BASE", default: c.apiBase.description))
+    c.breaker.failureThreshold = try source.int("FAILURE_THRESHOLD", default: 3, in: 1...1_000_000)
+    c.breaker.failureWindowMs = try source.milliseconds("FAILURE_WINDOW_MS", default: 30_000, minimum: 1)
+    c.breaker.backoffMs = try source.milliseconds("BACKOFF_MS", default: 5_000, minimum: 1)
+    c.breaker.backoffMultiplier = try source.double("BACKOFF_MULTIPLIER", default: 1, in: 1...1_000)
+    c.breaker.backoffMaxMs = try source.milliseconds("BACKOFF_MAX_MS", default: 60_000, minimum: 1)
+    guard c.breaker.backoffMaxMs >= c.breaker.backoffMs else {
+      throw ConfigError(key: "BACKOFF_MAX_MS", problem: "must not be below BACKOFF_MS (\(c.breaker.backoffMs))")
+    }
+    c.upstreamTimeoutMs = try source.milliseconds("UPSTREAM_TIMEOUT_MS", default: 2_000, minimum: 1)
+    c.breaker.probeTimeoutMs = c.upstreamTimeoutMs
+    c.upstreamMaxConnections = try source.int("UPSTREAM_MAX_CONNECTIONS", default: 4_096, in: 1...1_000_000)
+    c.retry.retries = try source.int("GET_RETRIES", default: 2, in: 0...100)
+    c.coalesceGets = try source.bool("COALESCE_GETS", default: true)
+    c.retry.baseMs = try source.milliseconds("RETRY_BASE_MS", default: 25)
+    c.retry.maxMs = try source.milliseconds("RETRY_MAX_MS", default: 250)
+    c.maxBodyBytes = try source.int("MAX_BODY_BYTES", default: 65_536, in: 2...(64 << 20))
+    c.shutdownGraceMs = try source.milliseconds("SHUTDOWN_GRACE_MS", default: 10_000)
+    let level = try source.string("LOG_LEVEL", default: "info")
+    guard let parsed = Logger.Level(rawValue: level), parsed != .notice, parsed != .critical else {
+      throw ConfigError(key: "LOG_LEVEL", problem: "expected trace, debug, info, warning or error, got \"\(level)\"")
+    }
+    c.logLevel = parsed
+    c.mock = try MockConfig.parse(source.fileValue("MOCK"), environment: source.environmentForMock)
+    try source.rejectUnknownKeys()
+    return c
+  }
+}

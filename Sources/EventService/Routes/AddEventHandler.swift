@@ -1,0 +1,64 @@
+
+import MiniJSON
+import Resilience
+
+/// POST /addEvent: validate, ask the breaker, give the event a unique id,
+/// send it upstream once, and tell the breaker how it went.
+enum AddEventHandler {
+  static func handle(_ exchange: Exchange, context: ServiceContext) {
+    let request = exchange.request
+    let members: [(String, JSONValue)]
+    switch AddEventValidation.validate(
+      contentType: request.header("Content-Type"), body: request.body, maxBodyBytes: context.config.maxBodyBytes)
+    {
+    case .success(let valid): members = valid
+    case .failure(let rejection):
+      exchange.error(rejection.status, rejection.code, rejection.message)
+      return
+    }
+    let permit: BreakerPermit
+    switch context.breaker.admit() {
+    case .allow(let granted): permit = granted
+    case .reject(let retryAfterMs):
+      exchange.error(
+        503, "circuit_open", "the event API is failing; not calling it for now",
+        extra: [("retryAfterMs", .number(String(retryAfterMs)))],
+        headers: [("Retry-After", String(max(1, (retryAfterMs + 999) / 1000)))])
+      return
+    }
+    let id = EventID.make()
+    let event = JSONValue.object(members.filter { $0.0 != "id" } + [("id", .string(id))])
+    exchange.upstreamCalls += 1
+    context.upstream.addEvent(event.bytes) { result in
+      switch result {
+      case .success(let response) where !reportsFailure(response.body):
+        context.breaker.record(.success, permit: permit)
+        exchange.json(200, .object([("success", .bool(true)), ("id", .string(id))]))
+      case .success:
+        context.breaker.record(.failure, permit: permit)
+        UpstreamErrors.unavailable(exchange, "upstream reported \"success\": false", status: 503)
+      case .answer(let response):
+        context.breaker.record(.neutral, permit: permit)
+        exchange.error(
+          response.status, "upstream_rejected", "upstream answered \(response.status)",
+          extra: upstreamMessage(response.body))
+      case .failure(let failure):
+        context.breaker.record(.failure, permit: permit)
+        UpstreamErrors.unavailable(exchange, failure.description, status: 503)
+      }
+    }
+  }
+
+  /// A 2xx whose body says `"success": false` is a failure in disguise.
+  static func reportsFailure(_ body: [UInt8]) -> Bool {
+    guard let value = try? JSONValue.parse(body) else { return false }
+    return value["success"] == .bool(false)
+  }
+
+  /// The upstream's own error text, when it gave one, for the client's benefit.
+  private static func upstreamMessage(_ body: [UInt8]) -> [(String, JSONValue)] {
+    guard let value = try? JSONValue.parse(body), case .object = value else { return [] }
+    let text = value["message"]?.stringValue ?? value["error"]?.stringValue
+    return text.map { [("upstreamMessage", .string($0))] } ?? []
+  }
+}

@@ -1,0 +1,74 @@
+import Libevent
+import Logging
+import MockUpstream
+
+/// The event service on one loop: its evhttp server, its upstream client,
+/// its breaker and, unless `MOCK.ENABLED` is false, the embedded mock.
+public final class ServiceApp {
+  private let context: ServiceContext
+  private var server: HTTPServer!
+  public let mock: MockUpstream?
+  private var requestIDs: RequestIDSource
+  private var drainDeadline: ScheduledWork?
+
+  public init(loop: EventLoop, config: ServiceConfig, logger: Logger) throws {
+    var upstreamAddress = config.apiBase
+    if config.mock.enabled {
+      let mock = try MockUpstream(loop: loop, settings: config.mock)
+      self.mock = mock
+      // With MOCK.PORT 0 the mock's port is only known now.
+      if config.mock.port == 0 { upstreamAddress = UpstreamAddress(host: config.mock.host, port: mock.port) }
+      logger.info("mock upstream listening", metadata: ["address": .string("\(config.mock.host):\(mock.port)")])
+    } else {
+      mock = nil
+    }
+    context = ServiceContext(
+      loop: loop, config: config, upstreamAddress: upstreamAddress, logger: logger, metrics: ServiceMetrics())
+    var random = SystemRandomNumberGenerator()
+    requestIDs = RequestIDSource(using: &random)
+    // evhttp's own limit sits above MAX_BODY_BYTES so that ordinary oversized
+    // bodies reach the handler and get the JSON 413; only far larger ones
+    // meet evhttp's built-in 413 (still 413, but an HTML body).
+    let limits = HTTPServerLimits(maxBodyBytes: config.maxBodyBytes + (1 << 20), maxHeadersBytes: 16 << 10, timeoutSeconds: 20)
+    server = try HTTPServer(loop: loop, host: config.host, port: config.port, limits: limits) { [unowned self] request in
+      self.handle(request)
+    }
+    logger.info(
+      "event service listening",
+      metadata: ["address": .string("\(config.host):\(server.port)"), "upstream": .string(upstreamAddress.description)])
+  }
+
+  public var port: Int { server.port }
+
+  private func handle(_ request: ServerRequest) {
+    let match = RouteID.match(path: request.path)
+    let exchange = Exchange(
+      request: request, id: requestIDs.id(from: request.header("X-Request-Id")),
+      routeLabel: match?.0.rawValue ?? "unmatched", context: context)
+    Router(context: context).route(exchange, match: match)
+  }
+
+  /// Graceful stop: refuse new connections, let requests in flight finish
+  /// (at most `SHUTDOWN_GRACE_MS`), close upstream connections, then `done`.
+  public func shutdown(_ done: @escaping () -> Void) {
+    context.logger.info("shutting down", metadata: ["in_flight": .stringConvertible(server.inFlight)])
+    var finished = false
+    let finish = { [context, mock] in
+      guard !finished else { return }
+      finished = true
+      context.breaker.stop()
+      context.upstream.shutdown()
+      mock?.stop()
+      context.logger.info("stopped")
+      done()
+    }
+    drainDeadline = context.loop.schedule(afterMs: context.config.shutdownGraceMs) { [context] in
+      context.logger.warning("drain deadline reached; stopping with requests in flight")
+      finish()
+    }
+    server.stopAccepting { [weak self] in
+      self?.drainDeadline?.cancel()
+      finish()
+    }
+  }
+}

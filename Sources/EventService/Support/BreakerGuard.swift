@@ -1,0 +1,69 @@
+import Libevent
+import Logging
+import Resilience
+
+/// The circuit breaker on the loop: the pure `CircuitBreaker` plus the one
+/// timer that ends OPEN, transition logging and metrics. The OPEN deadline
+/// computed by the machine feeds the timer, `Retry-After` and /health alike.
+final class BreakerGuard {
+  private var machine: CircuitBreaker
+  private let loop: EventLoop
+  private let logger: Logger
+  private let metrics: ServiceMetrics
+  private var timer: LoopTimer!
+
+  init(settings: BreakerSettings, loop: EventLoop, logger: Logger, metrics: ServiceMetrics) {
+    machine = CircuitBreaker(settings: settings)
+    self.loop = loop
+    self.logger = logger
+    self.metrics = metrics
+    timer = LoopTimer(loop: loop) { [unowned self] in
+      self.apply(self.machine.deadlineReached(now: self.loop.nowMs))
+    }
+  }
+
+  func admit() -> BreakerDecision {
+    let (decision, transition) = machine.admit(now: loop.nowMs)
+    apply(transition)
+    if case .reject = decision { metrics.recordShortCircuit() }
+    return decision
+  }
+
+  func record(_ outcome: CallOutcome, permit: BreakerPermit) {
+    switch machine.record(outcome, permit: permit, now: loop.nowMs) {
+    case .counted(let transition): apply(transition)
+    case .stale: metrics.recordLateOutcome()
+    }
+  }
+
+  struct Snapshot {
+    let state: BreakerState
+    let failuresInWindow: Int
+    let retryAfterMs: Int64?
+  }
+
+  var snapshot: Snapshot {
+    let now = loop.nowMs
+    return Snapshot(
+      state: machine.state, failuresInWindow: machine.failuresInWindow(now: now), retryAfterMs: machine.retryAfterMs(now: now))
+  }
+
+  /// Stops the timer so it does not keep the loop alive during shutdown.
+  func stop() { timer.cancel() }
+
+  private func apply(_ transition: BreakerTransition?) {
+    guard let transition else { return }
+    if let until = transition.openUntilMs {
+      timer.arm(afterMs: until - loop.nowMs)
+    } else {
+      timer.cancel()
+    }
+    metrics.recordTransition(transition)
+    var metadata: Logger.Metadata = [
+      "from": .string(transition.from.rawValue), "to": .string(transition.to.rawValue),
+      "reason": .string(transition.reason.rawValue), "failures_in_window": .stringConvertible(transition.failuresInWindow),
+    ]
+    if let until = transition.openUntilMs { metadata["retry_after_ms"] = .stringConvertible(until - transition.atMs) }
+    logger.notice("breaker transition", metadata: metadata)
+  }
+}

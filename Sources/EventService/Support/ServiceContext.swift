@@ -1,0 +1,23 @@
+import Libevent
+import Logging
+
+/// What every handler needs, created once per service.
+final class ServiceContext {
+  let loop: EventLoop
+  let config: ServiceConfig
+  let logger: Logger
+  let metrics: ServiceMetrics
+  let upstream: UpstreamClient
+  let breaker: BreakerGuard
+
+  init(loop: EventLoop, config: ServiceConfig, upstreamAddress: UpstreamAddress, logger: Logger, metrics: ServiceMetrics) {
+    self.loop = loop
+    self.config = config
+    self.logger = logger
+    self.metrics = metrics
+    upstream = UpstreamClient(
+      loop: loop, address: upstreamAddress, maxConnections: config.upstreamMaxConnections,
+      timeoutMs: config.upstreamTimeoutMs, retry: config.retry, coalesce: config.coalesceGets, metrics: metrics)
+    breaker = BreakerGuard(settings: config.breaker, loop: loop, logger: logger, metrics: metrics)
+  }
+}

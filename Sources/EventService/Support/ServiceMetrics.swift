@@ -1,0 +1,99 @@
+import Prometheus
+import Resilience
+
+/// The service's Prometheus metrics. Labelled series are created on first use
+/// and cached, so the hot path does one dictionary lookup per series.
+public final class ServiceMetrics {
+  public let registry = PrometheusCollectorRegistry()
+  private var requests: [String: Counter] = [:]
+  private var latencies: [String: DurationHistogram] = [:]
+  private var upstream: [String: Counter] = [:]
+  private var transitions: [String: Counter] = [:]
+  private let breakerState: [BreakerState: Gauge]
+  private let shortCircuited: Counter
+  private let lateOutcomes: Counter
+
+  private static let latencyBuckets: [Duration] = [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000].map {
+    .milliseconds($0)
+  }
+
+  public init() {
+    let registry = self.registry
+    breakerState = Dictionary(
+      uniqueKeysWithValues: [BreakerState.closed, .open, .halfOpen].map {
+        ($0, registry.makeGauge(descriptor: Self.name("breaker_state", "", "1 for the breaker's current state"), labels: [("state", $0.rawValue)]))
+      })
+    shortCircuited = registry.makeCounter(
+      descriptor: Self.name("breaker_short_circuited", "total", "requests answered 503 circuit_open without an upstream call"),
+      labels: [])
+    lateOutcomes = registry.makeCounter(
+      descriptor: Self.name("breaker_late_outcomes", "total", "outcomes that arrived after the breaker had moved on"),
+      labels: [])
+    setBreakerState(.closed)
+  }
+
+  private static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+    MetricNameDescriptor(namespace: "event_service", metricName: metric, unitName: unit, helpText: help)
+  }
+
+  public func recordRequest(route: String, status: Int, nanoseconds: Int64) {
+    let key = "\(route) \(status)"
+    let counter =
+      requests[key]
+      ?? cache(&requests, key) {
+        registry.makeCounter(
+          descriptor: Self.name("http_requests", "total", "requests by route and status"),
+          labels: [("route", route), ("status", String(status))])
+      }
+    counter.increment()
+    let histogram =
+      latencies[route]
+      ?? cache(&latencies, route) {
+        registry.makeDurationHistogram(
+          descriptor: Self.name("http_request_duration", "seconds", "request latency by route"),
+          labels: [("route", route)], buckets: Self.latencyBuckets)
+      }
+    histogram.recordNanoseconds(nanoseconds)
+  }
+
+  public func recordUpstream(route: String, outcome: String) {
+    let key = "\(route) \(outcome)"
+    let counter =
+      upstream[key]
+      ?? cache(&upstream, key) {
+        registry.makeCounter(
+          descriptor: Self.name("upstream_requests", "total", "upstream attempts by route and outcome"),
+          labels: [("route", route), ("outcome", outcome)])
+      }
+    counter.increment()
+  }
+
+  public func recordTransition(_ transition: BreakerTransition) {
+    let key = "\(transition.from.rawValue) \(transition.to.rawValue)"
+    let counter =
+      transitions[key]
+      ?? cache(&transitions, key) {
+        registry.makeCounter(
+          descriptor: Self.name("breaker_transitions", "total", "breaker transitions"),
+          labels: [("from", transition.from.rawValue), ("to", transition.to.rawValue)])
+      }
+    counter.increment()
+    setBreakerState(transition.to)
+  }
+
+  public func recordShortCircuit() { shortCircuited.increment() }
+
+  public func recordLateOutcome() { lateOutcomes.increment() }
+
+  public func render() -> [UInt8] { registry.emitToBuffer() }
+
+  private func setBreakerState(_ state: BreakerState) {
+    for (candidate, gauge) in breakerState { gauge.set(to: candidate == state ? 1.0 : 0.0) }
+  }
+
+  private func cache<T>(_ table: inout [String: T], _ key: String, make: () -> T) -> T {
+    let value = make()
+    table[key] = value
+    return value
+  }
+}

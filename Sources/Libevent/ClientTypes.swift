@@ -1,0 +1,44 @@
+/// A complete upstream answer: status and body, copied out of libevent.
+public struct ClientResponse: Sendable {
+  public let status: Int
+  public let body: [UInt8]
+
+  public init(status: Int, body: [UInt8]) {
+    self.status = status
+    self.body = body
+  }
+}
+
+/// Why an upstream attempt produced no answer.
+public enum ClientFailure: Error, Sendable, Equatable {
+  /// Refused, unreachable, or name resolution failed before a request was sent.
+  case connect
+  /// No complete answer within the attempt's deadline.
+  case timeout
+  /// The connection closed (or reset) before a complete answer arrived.
+  case closed
+  /// The answer was not HTTP as libevent understands it.
+  case invalidResponse
+}
+
+public struct ClientRequest: Sendable {
+  public var method: HTTPMethod
+  public var path: String
+  public var headers: [(String, String)]
+  public var body: [UInt8]
+  /// Non-idempotent requests are only ever sent on a fresh connection: a
+  /// keep-alive socket the server may already have closed could fail a request
+  /// the server never saw (LIBEVENT-NOTES §4, keep-alive race).
+  public var idempotent: Bool
+
+  public init(
+    method: HTTPMethod, path: String, headers: [(String, String)] = [], body: [UInt8] = [],
+    idempotent: Bool? = nil
+  ) {
+    self.method = method
+    self.path = path
+    self.headers = headers
+    self.body = body
+    self.idempotent = idempotent ?? (method != .post && method != .patch)
+  }
+}

@@ -1,0 +1,40 @@
+import CLibevent
+import Glibc
+
+/// The request methods evhttp parses. Every one of them is allowed through to
+/// the handler, so the application (not evhttp's HTML 501) answers all of them.
+public enum HTTPMethod: String, CaseIterable, Sendable {
+  case get = "GET", post = "POST", head = "HEAD", put = "PUT", delete = "DELETE"
+  case options = "OPTIONS", trace = "TRACE", connect = "CONNECT", patch = "PATCH"
+
+  init?(command: evhttp_cmd_type) {
+    switch command {
+    case EVHTTP_REQ_GET: self = .get
+    case EVHTTP_REQ_POST: self = .post
+    case EVHTTP_REQ_HEAD: self = .head
+    case EVHTTP_REQ_PUT: self = .put
+    case EVHTTP_REQ_DELETE: self = .delete
+    case EVHTTP_REQ_OPTIONS: self = .options
+    case EVHTTP_REQ_TRACE: self = .trace
+    case EVHTTP_REQ_CONNECT: self = .connect
+    case EVHTTP_REQ_PATCH: self = .patch
+    default: return nil
+    }
+  }
+
+  var command: evhttp_cmd_type {
+    switch self {
+    case .get: EVHTTP_REQ_GET
+    case .post: EVHTTP_REQ_POST
+    case .head: EVHTTP_REQ_HEAD
+    case .put: EVHTTP_REQ_PUT
+    case .delete: EVHTTP_REQ_DELETE
+    case .options: EVHTTP_REQ_OPTIONS
+    case .trace: EVHTTP_REQ_TRACE
+    case .connect: EVHTTP_REQ_CONNECT
+    case .patch: EVHTTP_REQ_PATCH
+    }
+  }
+
+  static let allCommandsMask = UInt16(allCases.reduce(0) { $0 | $1.command.rawValue })
+}

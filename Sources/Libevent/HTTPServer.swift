@@ -1,0 +1,174 @@
+import CLibevent
+import Glibc
+import Synchronization
+
+public struct HTTPServerLimits: Sendable {
+  public var maxBodyBytes: Int
+  public var maxHeadersBytes: Int
+  /// evhttp's header and idle timeout: slow or silent clients are cut off.
+  public var timeoutSeconds: Int32
+
+  public init(maxBodyBytes: Int = 1 << 20, maxHeadersBytes: Int = 16 << 10, timeoutSeconds: Int32 = 20) {
+    self.maxBodyBytes = maxBodyBytes
+    self.maxHeadersBytes = maxHeadersBytes
+    self.timeoutSeconds = timeoutSeconds
+  }
+}
+
+public struct BindError: Error, CustomStringConvertible {
+  public let host: String
+  public let port: Int
+  public var description: String { "cannot listen on \(host):\(port) (errno \(errno))" }
+}
+
+/// An evhttp listener whose every request goes to one Swift handler.
+///
+/// Tracks requests in flight from arrival until libevent has written the
+/// reply (`on_complete`), which is what a graceful drain must wait for.
+public final class HTTPServer {
+  private let loop: EventLoop
+  private let http: OpaquePointer
+  private var bound: OpaquePointer?
+  private let replyBuffer: OpaquePointer
+  private let handler: (ServerRequest) -> Void
+  private var pendingDrops: [OpaquePointer] = []
+  private var dropTimer: LoopTimer?
+  private var acceptRetryTimer: LoopTimer?
+
+  public let port: Int
+  public private(set) var inFlight = 0
+  public private(set) var isDraining = false
+  private var onDrained: (() -> Void)?
+
+  public init(
+    loop: EventLoop, host: String, port: Int, limits: HTTPServerLimits = .init(),
+    handler: @escaping (ServerRequest) -> Void
+  ) throws {
+    self.loop = loop
+    self.handler = handler
+    http = evhttp_new(loop.base)
+    replyBuffer = evbuffer_new()
+    evhttp_set_allowed_methods(http, HTTPMethod.allCommandsMask)
+    evhttp_set_max_body_size(http, limits.maxBodyBytes)
+    evhttp_set_max_headers_size(http, limits.maxHeadersBytes)
+    evhttp_set_timeout(http, limits.timeoutSeconds)
+    evhttp_set_default_content_type(http, "application/json; charset=utf-8")
+    guard let bound = evhttp_bind_socket_with_handle(http, host, UInt16(clamping: port)) else {
+      evhttp_free(http)
+      evbuffer_free(replyBuffer)
+      throw BindError(host: host, port: port)
+    }
+    self.bound = bound
+    self.port = Int(CLibevent_bound_port(bound))
+    evhttp_set_gencb(http, { raw, arg in
+      guard let raw, let arg else { return }
+      Unmanaged<HTTPServer>.fromOpaque(arg).takeUnretainedValue().accept(raw)
+    }, Unmanaged.passUnretained(self).toOpaque())
+    AcceptErrorRegistry.register(listener: evhttp_bound_socket_get_listener(bound), server: self)
+  }
+
+  deinit {
+    if let bound { AcceptErrorRegistry.unregister(listener: evhttp_bound_socket_get_listener(bound)) }
+    evhttp_free(http)
+    evbuffer_free(replyBuffer)
+  }
+
+  /// Closes the listening socket (new connections are refused), answers the
+  /// rest with `Connection: close`, and calls `onDrained` once nothing is in flight.
+  public func stopAccepting(onDrained: @escaping () -> Void) {
+    if let bound {
+      AcceptErrorRegistry.unregister(listener: evhttp_bound_socket_get_listener(bound))
+      evhttp_del_accept_socket(http, bound)
+      self.bound = nil
+    }
+    acceptRetryTimer?.cancel()
+    isDraining = true
+    self.onDrained = onDrained
+    if inFlight == 0 { finishDrain() }
+  }
+
+  private func accept(_ raw: OpaquePointer) {
+    guard let method = HTTPMethod(command: evhttp_request_get_command(raw)) else {
+      evhttp_send_error(raw, 501, nil)
+      return
+    }
+    inFlight += 1
+    evhttp_request_set_on_complete_cb(raw, { _, arg in
+      Unmanaged<HTTPServer>.fromOpaque(arg!).takeUnretainedValue().completed()
+    }, Unmanaged.passUnretained(self).toOpaque())
+    handler(ServerRequest(raw: raw, method: method, server: self))
+  }
+
+  func send(_ raw: OpaquePointer, status: Int, body: [UInt8]) {
+    if isDraining { evhttp_add_header(evhttp_request_get_output_headers(raw), "Connection", "close") }
+    body.withUnsafeBytes { _ = evbuffer_add(replyBuffer, $0.baseAddress, $0.count) }
+    evhttp_send_reply(raw, Int32(status), nil, replyBuffer)
+  }
+
+  func drop(_ raw: OpaquePointer) {
+    pendingDrops.append(raw)
+    if dropTimer == nil {
+      dropTimer = LoopTimer(loop: loop) { [unowned self] in self.closeDropped() }
+    }
+    dropTimer?.arm(afterMs: 0)
+  }
+
+  private func closeDropped() {
+    let drops = pendingDrops
+    pendingDrops.removeAll()
+    for raw in drops {
+      evhttp_connection_free(evhttp_request_get_connection(raw))
+      completed()
+    }
+  }
+
+  private func completed() {
+    inFlight -= 1
+    if isDraining && inFlight == 0 { finishDrain() }
+  }
+
+  private func finishDrain() {
+    let callback = onDrained
+    onDrained = nil
+    callback?()
+  }
+
+  /// Out of file descriptors, evhttp's listener would retry accept() in a busy
+  /// loop (LIBEVENT-NOTES §4): pause accepting for 100 ms instead.
+  fileprivate func acceptFailed(listener: OpaquePointer) {
+    evconnlistener_disable(listener)
+    if acceptRetryTimer == nil {
+      acceptRetryTimer = LoopTimer(loop: loop) { [unowned self] in
+        if let bound = self.bound { evconnlistener_enable(evhttp_bound_socket_get_listener(bound)) }
+      }
+    }
+    acceptRetryTimer?.arm(afterMs: 100)
+  }
+}
+
+/// Maps a listener to its server: libevent hands the listener's error callback
+/// only evhttp's own argument, never ours. Locked, since tests run several loops.
+private enum AcceptErrorRegistry {
+  static let servers = Mutex<[UInt: UInt]>([:])
+
+  static func register(listener: OpaquePointer?, server: HTTPServer) {
+    guard let listener else { return }
+    let key = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(listener)))
+    let value = UInt(bitPattern: Int(bitPattern: Unmanaged.passUnretained(server).toOpaque()))
+    servers.withLock { $0[key] = value }
+    evconnlistener_set_error_cb(listener) { listener, _ in
+      guard let listener else { return }
+      let key = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(listener)))
+      guard let value = AcceptErrorRegistry.servers.withLock({ $0[key] }),
+        let pointer = UnsafeMutableRawPointer(bitPattern: value)
+      else { return }
+      Unmanaged<HTTPServer>.fromOpaque(pointer).takeUnretainedValue().acceptFailed(listener: listener)
+    }
+  }
+
+  static func unregister(listener: OpaquePointer?) {
+    guard let listener else { return }
+    let key = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(listener)))
+    _ = servers.withLock { $0.removeValue(forKey: key) }
+  }
+}

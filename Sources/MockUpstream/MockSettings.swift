@@ -1,0 +1,26 @@
+/// The mock's knobs (SPEC §4); the defaults reproduce the original API.
+public struct MockSettings: Sendable, Equatable {
+  public struct ExtraUser: Sendable, Equatable {
+    public var id: String
+    public var events: Int
+
+    public init(id: String, events: Int) {
+      self.id = id
+      self.events = events
+    }
+  }
+
+  public var enabled = true
+  public var host = "127.0.0.1"
+  public var port = 3001
+  /// Probability that GET /getUsers or /getEvents drops the connection.
+  public var errorRate = 0.05
+  public var okCount = 5
+  public var failCount = 10
+  public var failDelayMs: Int64 = 100
+  public var eventDelayMs: Int64 = 500
+  public var seed: UInt64 = 42
+  public var extraUsers: [ExtraUser] = []
+
+  public init() {}
+}

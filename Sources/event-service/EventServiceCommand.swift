@@ -1,0 +1,50 @@
+import ArgumentParser
+import EventService
+import Glibc
+import Libevent
+import Logging
+
+@main
+struct EventServiceCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "event-service",
+    abstract: "The event service, with the mock event API embedded unless MOCK.ENABLED is false.")
+
+  @Option(name: .long, help: "Configuration file (default: ./config.json; missing means all defaults).")
+  var config: String?
+
+  func run() throws {
+    let settings: ServiceConfig
+    do {
+      settings = try ServiceConfig.load(path: config, environment: ProcessEnvironment.variables)
+    } catch {
+      FileHandleStandardError.writeLine(error.description)
+      throw ExitCode(2)
+    }
+    let level = settings.logLevel
+    LoggingSystem.bootstrap { _ in LogfmtHandler(level: level) }
+    let logger = Logger(label: "event-service")
+    let openFiles = ProcessLimits.raiseOpenFileLimit()
+    logger.debug("open file limit", metadata: ["limit": .stringConvertible(openFiles)])
+
+    let loop = EventLoop()
+    let app: ServiceApp
+    do {
+      app = try ServiceApp(loop: loop, config: settings, logger: logger)
+    } catch {
+      logger.error("cannot start", metadata: ["error": .string("\(error)")])
+      throw ExitCode(1)
+    }
+    var watchers: [SignalWatcher] = []
+    for signal in [SIGTERM, SIGINT] {
+      watchers.append(
+        SignalWatcher(loop: loop, signal: signal) { number in
+          logger.info("signal received", metadata: ["signal": .stringConvertible(number)])
+          for watcher in watchers { watcher.cancel() }
+          app.shutdown { loop.stop() }
+        })
+    }
+    loop.run()
+    withExtendedLifetime((app, watchers)) {}
+  }
+}
