@@ -1,11 +1,17 @@
 import CLibevent
 import Glibc
 
-/// The request methods evhttp parses. Every one of them is allowed through to
-/// the handler, so the application (not evhttp's HTML 501) answers all of them.
+/// The request methods evhttp parses. Every one of them, and every method
+/// evhttp does not know (`.other`), is let through to the handler, so the
+/// application answers all of them, never evhttp's HTML 501.
 public enum HTTPMethod: String, CaseIterable, Sendable {
   case get = "GET", post = "POST", head = "HEAD", put = "PUT", delete = "DELETE"
   case options = "OPTIONS", trace = "TRACE", connect = "CONNECT", patch = "PATCH"
+  /// A method evhttp does not know; libevent 2.1 keeps no record of its name.
+  case other = "OTHER"
+
+  /// evhttp's internal mark for a method it does not know (http-internal.h).
+  private static let unknownCommand: UInt32 = 1 << 15
 
   init?(command: evhttp_cmd_type) {
     switch command {
@@ -18,6 +24,7 @@ public enum HTTPMethod: String, CaseIterable, Sendable {
     case EVHTTP_REQ_TRACE: self = .trace
     case EVHTTP_REQ_CONNECT: self = .connect
     case EVHTTP_REQ_PATCH: self = .patch
+    case evhttp_cmd_type(rawValue: Self.unknownCommand): self = .other
     default: return nil
     }
   }
@@ -33,6 +40,7 @@ public enum HTTPMethod: String, CaseIterable, Sendable {
     case .trace: EVHTTP_REQ_TRACE
     case .connect: EVHTTP_REQ_CONNECT
     case .patch: EVHTTP_REQ_PATCH
+    case .other: evhttp_cmd_type(rawValue: Self.unknownCommand)
     }
   }
 

@@ -60,6 +60,10 @@ public final class HTTPServer {
     }
     self.bound = bound
     self.port = Int(CLibevent_bound_port(bound))
+    // evhttp listens with a backlog of 128; a burst of more connections (a
+    // fan-out of hundreds) would have SYNs dropped and retried a second later.
+    // A second listen() on Linux just raises the backlog (capped by somaxconn).
+    listen(evhttp_bound_socket_get_fd(bound), 4096)
     evhttp_set_gencb(http, { raw, arg in
       guard let raw, let arg else { return }
       Unmanaged<HTTPServer>.fromOpaque(arg).takeUnretainedValue().accept(raw)

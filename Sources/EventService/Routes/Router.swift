@@ -13,7 +13,7 @@ struct Router {
     }
     guard route.methods.contains(method) else {
       exchange.error(
-        405, "method_not_allowed", "\(route.rawValue) allows \(route.allowHeader), not \(method.rawValue)",
+        405, "method_not_allowed", "\(route.rawValue) allows \(route.allowHeader), not \(method == .other ? "this method" : method.rawValue)",
         headers: [("Allow", route.allowHeader)])
       return
     }

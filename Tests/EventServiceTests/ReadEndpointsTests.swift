@@ -1,0 +1,100 @@
+import MiniJSON
+import Testing
+
+@testable import EventService
+
+@Suite("GET /getUsers, /getEvents, /health, /metrics over real HTTP")
+struct ReadEndpointsTests {
+  @Test func getUsersPassesTheMockArrayThrough() throws {
+    let stack = try ServiceStack.withMock()
+    defer { stack.stop() }
+    let response = try stack.get("/getUsers")
+    #expect(response.status == 200)
+    #expect(response.header("Content-Type") == "application/json; charset=utf-8")
+    let users = try #require(response.json?.arrayValue)
+    #expect(users.count == 3)
+    #expect(users[0]["events"] == .array([.string("event-1"), .string("event-3")]))
+    #expect(users[2]["id"] == .number("2"))
+  }
+
+  @Test func getEventsPassesTheMockArrayThrough() throws {
+    let stack = try ServiceStack.withMock()
+    defer { stack.stop() }
+    let response = try stack.get("/getEvents")
+    #expect(response.status == 200)
+    let events = try #require(response.json?.arrayValue)
+    #expect(events.map { $0["name"]?.stringValue } == ["Event 1", "Event 2", "Event 3", "Event 4"])
+    #expect(events.allSatisfy { $0["id"] == .number("1") })
+  }
+
+  @Test func droppedConnectionsAreRetriedThen502() throws {
+    let stack = try ServiceStack.withMock { $0.mock.errorRate = 1 }
+    defer { stack.stop() }
+    for path in ["/getUsers", "/getEvents"] {
+      let response = try stack.get(path)
+      #expect(response.status == 502)
+      #expect(response.errorCode == "upstream_unavailable")
+    }
+    // One attempt plus GET_RETRIES (2) retries each.
+    #expect(stack.upstreamRequests["getUsers"] == 3)
+    #expect(stack.upstreamRequests["getEvents"] == 3)
+  }
+
+  @Test func aRetryRecoversFromOneDroppedConnection() throws {
+    let calls = Tally()
+    let stack = try ServiceStack.withScript { _, path, _ in
+      calls.add(path)
+      return calls[path] == 1 ? ScriptedReply(drop: true) : ScriptedReply(body: "[1,2]")
+    }
+    defer { stack.stop() }
+    let response = try stack.get("/getUsers")
+    #expect(response.status == 200)
+    #expect(response.text == "[1,2]")
+    #expect(stack.upstreamRequests["GET /getUsers"] == 2)
+  }
+
+  @Test func upstreamDownGives502() throws {
+    let stack = try ServiceStack.withMock { config in
+      config.mock.enabled = false
+      config.apiBase = UpstreamAddress(host: "127.0.0.1", port: 1)
+    }
+    defer { stack.stop() }
+    let response = try stack.get("/getUsers")
+    #expect(response.status == 502)
+    #expect(response.errorCode == "upstream_unavailable")
+    #expect(response.json?["message"]?.stringValue?.contains("refused") == true)
+  }
+
+  @Test func healthShowsAClosedBreaker() throws {
+    let stack = try ServiceStack.withMock()
+    defer { stack.stop() }
+    let response = try stack.get("/health")
+    #expect(response.status == 200)
+    #expect(
+      response.text == #"{"status":"ok","breaker":{"state":"CLOSED","failuresInWindow":0,"retryAfterMs":null}}"#)
+  }
+
+  @Test func headAnswersHeadersWithoutABody() throws {
+    let stack = try ServiceStack.withMock()
+    defer { stack.stop() }
+    let response = try stack.send(TestRequest(method: "HEAD", path: "/health"))
+    #expect(response.status == 200)
+    #expect(response.body.isEmpty)
+  }
+
+  @Test func metricsAreInPrometheusTextFormat() throws {
+    let stack = try ServiceStack.withMock()
+    defer { stack.stop() }
+    _ = try stack.get("/getUsers")
+    _ = try stack.get("/nope")
+    let response = try stack.get("/metrics")
+    #expect(response.status == 200)
+    #expect(response.header("Content-Type")?.hasPrefix("text/plain; version=0.0.4") == true)
+    let text = response.text
+    #expect(text.contains(#"event_service_http_requests_total{route="/getUsers",status="200"} 1"#))
+    #expect(text.contains(#"event_service_http_requests_total{route="unmatched",status="404"} 1"#))
+    #expect(text.contains(#"event_service_upstream_requests_total{route="getUsers",outcome="success"} 1"#))
+    #expect(text.contains("event_service_http_request_duration_seconds_bucket"))
+    #expect(text.contains(#"event_service_breaker_state{state="CLOSED"} 1"#))
+  }
+}

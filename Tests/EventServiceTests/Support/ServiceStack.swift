@@ -1,0 +1,93 @@
+import EventService
+import Libevent
+import Logging
+import MockUpstream
+
+/// What a scripted upstream answers to one request.
+struct ScriptedReply: Sendable {
+  var status = 200
+  var body = "{}"
+  var delayMs: Int64 = 0
+  /// Close the connection without answering.
+  var drop = false
+}
+
+/// The service on ephemeral ports, on its own loop thread, in front of either
+/// the embedded mock (fast timings) or a scripted upstream. The test talks
+/// to it over real HTTP; the upstream's requests are counted by route/path.
+struct ServiceStack {
+  let background: BackgroundLoop
+  let servicePort: Int
+  let upstreamPort: Int
+  let upstreamRequests: Tally
+
+  typealias Script = @Sendable (_ method: String, _ path: String, _ body: [UInt8]) -> ScriptedReply
+
+  static func testConfig() -> ServiceConfig {
+    var config = ServiceConfig()
+    config.port = 0
+    config.logLevel = .error
+    config.retry = .init(retries: 2, baseMs: 2, maxMs: 10)
+    config.upstreamTimeoutMs = 1_000
+    config.mock.port = 0
+    config.mock.errorRate = 0
+    config.mock.eventDelayMs = 20
+    config.mock.failDelayMs = 5
+    return config
+  }
+
+  /// Service plus embedded mock; the tally counts mock requests by route.
+  static func withMock(_ configure: (inout ServiceConfig) -> Void = { _ in }) throws -> ServiceStack {
+    var config = testConfig()
+    configure(&config)
+    let settings = config
+    let tally = Tally()
+    let background = try BackgroundLoop { loop in
+      let app = try ServiceApp(loop: loop, config: settings, logger: testLogger(settings))
+      app.mock?.onRequest = { route in tally.add(route.rawValue) }
+      return (app, [app.port, app.mock?.port ?? 0])
+    }
+    return ServiceStack(background: background, servicePort: background.ports[0], upstreamPort: background.ports[1], upstreamRequests: tally)
+  }
+
+  /// Service in front of a scripted upstream; the tally counts requests by "METHOD path".
+  static func withScript(_ configure: (inout ServiceConfig) -> Void = { _ in }, script: @escaping Script) throws -> ServiceStack {
+    var config = testConfig()
+    config.mock.enabled = false
+    configure(&config)
+    let settings = config
+    let tally = Tally()
+    let background = try BackgroundLoop { loop in
+      let upstream = try HTTPServer(loop: loop, host: "127.0.0.1", port: 0) { request in
+        let method = request.method.rawValue
+        tally.add("\(method) \(request.path)")
+        let reply = script(method, request.path, request.body)
+        let answer = {
+          if reply.drop { request.drop() } else { request.respond(status: reply.status, headers: [("Content-Type", "application/json")], body: Array(reply.body.utf8)) }
+        }
+        if reply.delayMs > 0 { loop.schedule(afterMs: reply.delayMs, answer) } else { answer() }
+      }
+      var serviceConfig = settings
+      serviceConfig.apiBase = UpstreamAddress(host: "127.0.0.1", port: upstream.port)
+      let app = try ServiceApp(loop: loop, config: serviceConfig, logger: testLogger(settings))
+      return ((upstream, app), [app.port, upstream.port])
+    }
+    return ServiceStack(background: background, servicePort: background.ports[0], upstreamPort: background.ports[1], upstreamRequests: tally)
+  }
+
+  static func testLogger(_ config: ServiceConfig) -> Logger {
+    Logger(label: "test") { _ in LogfmtHandler(level: config.logLevel) }
+  }
+
+  func send(_ request: TestRequest) throws -> TestResponse { try TestHTTP.send(request, port: servicePort) }
+
+  func get(_ path: String) throws -> TestResponse { try send(.get(path)) }
+
+  func postJSON(_ body: String, contentType: String? = "application/json") throws -> TestResponse {
+    try send(.postJSON("/addEvent", body, contentType: contentType))
+  }
+
+  func sendAll(_ requests: [TestRequest]) throws -> [TestResponse] { try TestHTTP.sendAll(requests, port: servicePort) }
+
+  func stop() { background.stop() }
+}

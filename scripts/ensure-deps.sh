@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the system packages the build needs, if missing (Debian/Ubuntu).
+# Usage: scripts/ensure-deps.sh [extra-package ...]
+set -euo pipefail
+
+packages=(libevent-dev pkg-config "$@")
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing: ${missing[*]}"
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
