@@ -17,25 +17,35 @@ public final class ServiceApp {
       let mock = try MockUpstream(loop: loop, settings: config.mock)
       self.mock = mock
       // With MOCK.PORT 0 the mock's port is only known now.
-      if config.mock.port == 0 { upstreamAddress = UpstreamAddress(host: config.mock.host, port: mock.port) }
-      logger.info("mock upstream listening", metadata: ["address": .string("\(config.mock.host):\(mock.port)")])
+      if config.mock.port == 0 {
+        upstreamAddress = UpstreamAddress(host: config.mock.host, port: mock.port)
+      }
+      logger.info(
+        "mock upstream listening",
+        metadata: ["address": .string("\(config.mock.host):\(mock.port)")])
     } else {
       mock = nil
     }
     context = ServiceContext(
-      loop: loop, config: config, upstreamAddress: upstreamAddress, logger: logger, metrics: ServiceMetrics())
+      loop: loop, config: config, upstreamAddress: upstreamAddress, logger: logger,
+      metrics: ServiceMetrics())
     var random = SystemRandomNumberGenerator()
     requestIDs = RequestIDSource(using: &random)
     // evhttp's own limit sits above MAX_BODY_BYTES so that ordinary oversized
     // bodies reach the handler and get the JSON 413; only far larger ones
     // meet evhttp's built-in 413 (still 413, but an HTML body).
-    let limits = HTTPServerLimits(maxBodyBytes: config.maxBodyBytes + (1 << 20), maxHeadersBytes: 16 << 10, timeoutSeconds: 20)
-    server = try HTTPServer(loop: loop, host: config.host, port: config.port, limits: limits) { [unowned self] request in
+    let limits = HTTPServerLimits(
+      maxBodyBytes: config.maxBodyBytes + (1 << 20), maxHeadersBytes: 16 << 10, timeoutSeconds: 20)
+    server = try HTTPServer(loop: loop, host: config.host, port: config.port, limits: limits) {
+      [unowned self] request in
       self.handle(request)
     }
     logger.info(
       "event service listening",
-      metadata: ["address": .string("\(config.host):\(server.port)"), "upstream": .string(upstreamAddress.description)])
+      metadata: [
+        "address": .string("\(config.host):\(server.port)"),
+        "upstream": .string(upstreamAddress.description),
+      ])
   }
 
   public var port: Int { server.port }
@@ -51,7 +61,8 @@ public final class ServiceApp {
   /// Graceful stop: refuse new connections, let requests in flight finish
   /// (at most `SHUTDOWN_GRACE_MS`), close upstream connections, then `done`.
   public func shutdown(_ done: @escaping () -> Void) {
-    context.logger.info("shutting down", metadata: ["in_flight": .stringConvertible(server.inFlight)])
+    context.logger.info(
+      "shutting down", metadata: ["in_flight": .stringConvertible(server.inFlight)])
     var finished = false
     let finish = { [context, mock] in
       guard !finished else { return }

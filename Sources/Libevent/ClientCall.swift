@@ -20,7 +20,10 @@ public final class ClientCall {
   private var completion: ((Result<ClientResponse, ClientFailure>) -> Void)?
   weak var client: HTTPClient?
 
-  init(request: ClientRequest, client: HTTPClient, completion: @escaping (Result<ClientResponse, ClientFailure>) -> Void) {
+  init(
+    request: ClientRequest, client: HTTPClient,
+    completion: @escaping (Result<ClientResponse, ClientFailure>) -> Void
+  ) {
     self.request = request
     self.client = client
     self.completion = completion

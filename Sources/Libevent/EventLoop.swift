@@ -36,7 +36,8 @@ public final class EventLoop {
     signal(SIGPIPE, SIG_IGN)
     event_set_log_callback { severity, message in
       guard let message else { return }
-      let level = severity >= EVENT_LOG_ERR ? "error" : severity >= EVENT_LOG_WARN ? "warning" : "debug"
+      let level =
+        severity >= EVENT_LOG_ERR ? "error" : severity >= EVENT_LOG_WARN ? "warning" : "debug"
       if level == "debug" { return }
       let line = "level=\(level) component=libevent msg=\"\(String(cString: message))\"\n"
       line.withCString { _ = write(2, $0, strlen($0)) }

@@ -1,6 +1,6 @@
 import CLibevent
-import Glibc
 import DequeModule
+import Glibc
 
 /// An HTTP/1.1 client for one upstream host with a pool of keep-alive
 /// `evhttp_connection`s, at most one request on each at a time. Requests
@@ -39,7 +39,8 @@ public final class HTTPClient {
     self.timeoutMs = max(1, timeoutMs)
     if !Self.isNumericAddress(host) {
       // With a nil dns_base libevent would resolve with a blocking getaddrinfo.
-      dns = evdns_base_new(loop.base, EVDNS_BASE_INITIALIZE_NAMESERVERS | EVDNS_BASE_DISABLE_WHEN_INACTIVE)
+      dns = evdns_base_new(
+        loop.base, EVDNS_BASE_INITIALIZE_NAMESERVERS | EVDNS_BASE_DISABLE_WHEN_INACTIVE)
     }
   }
 
@@ -52,7 +53,9 @@ public final class HTTPClient {
   public var queuedRequests: Int { waiting.count }
 
   @discardableResult
-  public func send(_ request: ClientRequest, completion: @escaping (Result<ClientResponse, ClientFailure>) -> Void) -> ClientCall {
+  public func send(
+    _ request: ClientRequest, completion: @escaping (Result<ClientResponse, ClientFailure>) -> Void
+  ) -> ClientCall {
     let call = ClientCall(request: request, client: self, completion: completion)
     guard !isShutDown else {
       call.finish(.failure(.closed))
@@ -123,17 +126,19 @@ public final class HTTPClient {
   }
 
   private func makeConnection() -> PooledConnection {
-    PooledConnection(loop: loop, dns: dns, host: host, port: port, timeoutMs: timeoutMs) { [unowned self] connection in
+    PooledConnection(loop: loop, dns: dns, host: host, port: port, timeoutMs: timeoutMs) {
+      [unowned self] connection in
       self.deadlinePassed(on: connection)
     }
   }
 
   private func dispatch(_ call: ClientCall, on connection: PooledConnection) {
     let arg = Unmanaged.passRetained(call).toOpaque()
-    let raw = evhttp_request_new({ raw, arg in
-      let call = Unmanaged<ClientCall>.fromOpaque(arg!).takeRetainedValue()
-      call.client?.responded(call, raw: raw)
-    }, arg)!
+    let raw = evhttp_request_new(
+      { raw, arg in
+        let call = Unmanaged<ClientCall>.fromOpaque(arg!).takeRetainedValue()
+        call.client?.responded(call, raw: raw)
+      }, arg)!
     evhttp_request_set_error_cb(raw) { error, arg in
       Unmanaged<ClientCall>.fromOpaque(arg!).takeUnretainedValue().reportedError = error
     }
@@ -152,7 +157,9 @@ public final class HTTPClient {
     connection.isWarm = true
     connection.deadline.arm(afterMs: timeoutMs)
     // A refused connect may complete the call before this returns.
-    if evhttp_make_request(connection.evcon, raw, call.request.method.command, call.request.path) != 0 {
+    if evhttp_make_request(connection.evcon, raw, call.request.method.command, call.request.path)
+      != 0
+    {
       evhttp_request_free(raw)
       Unmanaged.passUnretained(call).release()
       release(connection)
@@ -167,7 +174,9 @@ public final class HTTPClient {
     let result: Result<ClientResponse, ClientFailure>
     if let raw {
       let status = Int(evhttp_request_get_response_code(raw))
-      result = status == 0 ? .failure(.connect) : .success(ClientResponse(status: status, body: Self.body(of: raw)))
+      result =
+        status == 0
+        ? .failure(.connect) : .success(ClientResponse(status: status, body: Self.body(of: raw)))
     } else {
       result = .failure(Self.failure(for: call.reportedError))
     }

@@ -5,8 +5,15 @@ import Glibc
 /// evhttp does not know (`.other`), is let through to the handler, so the
 /// application answers all of them, never evhttp's HTML 501.
 public enum HTTPMethod: String, CaseIterable, Sendable {
-  case get = "GET", post = "POST", head = "HEAD", put = "PUT", delete = "DELETE"
-  case options = "OPTIONS", trace = "TRACE", connect = "CONNECT", patch = "PATCH"
+  case get = "GET"
+  case post = "POST"
+  case head = "HEAD"
+  case put = "PUT"
+  case delete = "DELETE"
+  case options = "OPTIONS"
+  case trace = "TRACE"
+  case connect = "CONNECT"
+  case patch = "PATCH"
   /// A method evhttp does not know; libevent 2.1 keeps no record of its name.
   case other = "OTHER"
 

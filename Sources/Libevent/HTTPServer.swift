@@ -8,7 +8,9 @@ public struct HTTPServerLimits: Sendable {
   /// evhttp's header and idle timeout: slow or silent clients are cut off.
   public var timeoutSeconds: Int32
 
-  public init(maxBodyBytes: Int = 1 << 20, maxHeadersBytes: Int = 16 << 10, timeoutSeconds: Int32 = 20) {
+  public init(
+    maxBodyBytes: Int = 1 << 20, maxHeadersBytes: Int = 16 << 10, timeoutSeconds: Int32 = 20
+  ) {
     self.maxBodyBytes = maxBodyBytes
     self.maxHeadersBytes = maxHeadersBytes
     self.timeoutSeconds = timeoutSeconds
@@ -64,15 +66,19 @@ public final class HTTPServer {
     // fan-out of hundreds) would have SYNs dropped and retried a second later.
     // A second listen() on Linux just raises the backlog (capped by somaxconn).
     listen(evhttp_bound_socket_get_fd(bound), 4096)
-    evhttp_set_gencb(http, { raw, arg in
-      guard let raw, let arg else { return }
-      Unmanaged<HTTPServer>.fromOpaque(arg).takeUnretainedValue().accept(raw)
-    }, Unmanaged.passUnretained(self).toOpaque())
+    evhttp_set_gencb(
+      http,
+      { raw, arg in
+        guard let raw, let arg else { return }
+        Unmanaged<HTTPServer>.fromOpaque(arg).takeUnretainedValue().accept(raw)
+      }, Unmanaged.passUnretained(self).toOpaque())
     AcceptErrorRegistry.register(listener: evhttp_bound_socket_get_listener(bound), server: self)
   }
 
   deinit {
-    if let bound { AcceptErrorRegistry.unregister(listener: evhttp_bound_socket_get_listener(bound)) }
+    if let bound {
+      AcceptErrorRegistry.unregister(listener: evhttp_bound_socket_get_listener(bound))
+    }
     evhttp_free(http)
     evbuffer_free(replyBuffer)
   }
@@ -97,14 +103,18 @@ public final class HTTPServer {
       return
     }
     inFlight += 1
-    evhttp_request_set_on_complete_cb(raw, { _, arg in
-      Unmanaged<HTTPServer>.fromOpaque(arg!).takeUnretainedValue().completed()
-    }, Unmanaged.passUnretained(self).toOpaque())
+    evhttp_request_set_on_complete_cb(
+      raw,
+      { _, arg in
+        Unmanaged<HTTPServer>.fromOpaque(arg!).takeUnretainedValue().completed()
+      }, Unmanaged.passUnretained(self).toOpaque())
     handler(ServerRequest(raw: raw, method: method, server: self))
   }
 
   func send(_ raw: OpaquePointer, status: Int, body: [UInt8]) {
-    if isDraining { evhttp_add_header(evhttp_request_get_output_headers(raw), "Connection", "close") }
+    if isDraining {
+      evhttp_add_header(evhttp_request_get_output_headers(raw), "Connection", "close")
+    }
     body.withUnsafeBytes { _ = evbuffer_add(replyBuffer, $0.baseAddress, $0.count) }
     evhttp_send_reply(raw, Int32(status), nil, replyBuffer)
   }
@@ -166,7 +176,8 @@ private enum AcceptErrorRegistry {
       guard let value = AcceptErrorRegistry.servers.withLock({ $0[key] }),
         let pointer = UnsafeMutableRawPointer(bitPattern: value)
       else { return }
-      Unmanaged<HTTPServer>.fromOpaque(pointer).takeUnretainedValue().acceptFailed(listener: listener)
+      Unmanaged<HTTPServer>.fromOpaque(pointer).takeUnretainedValue().acceptFailed(
+        listener: listener)
     }
   }
 

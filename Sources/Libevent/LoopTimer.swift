@@ -12,12 +12,14 @@ public final class LoopTimer {
     self.loop = loop
     self.handler = handler
     let arg = Unmanaged.passUnretained(self).toOpaque()
-    event = event_new(loop.base, -1, 0, { _, _, arg in
-      // The handler may drop the last reference to this timer; keep it alive
-      // until the handler returns.
-      let timer = Unmanaged<LoopTimer>.fromOpaque(arg!).takeUnretainedValue()
-      withExtendedLifetime(timer) { timer.handler() }
-    }, arg)
+    event = event_new(
+      loop.base, -1, 0,
+      { _, _, arg in
+        // The handler may drop the last reference to this timer; keep it alive
+        // until the handler returns.
+        let timer = Unmanaged<LoopTimer>.fromOpaque(arg!).takeUnretainedValue()
+        withExtendedLifetime(timer) { timer.handler() }
+      }, arg)
   }
 
   deinit { event_free(event) }

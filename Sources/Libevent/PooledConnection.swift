@@ -15,16 +15,21 @@ final class PooledConnection {
   private var isFreed = false
   private(set) var deadline: LoopTimer!
 
-  init(loop: EventLoop, dns: OpaquePointer?, host: String, port: Int, timeoutMs: Int64, onDeadline: @escaping (PooledConnection) -> Void) {
+  init(
+    loop: EventLoop, dns: OpaquePointer?, host: String, port: Int, timeoutMs: Int64,
+    onDeadline: @escaping (PooledConnection) -> Void
+  ) {
     self.loop = loop
     evcon = evhttp_connection_base_new(loop.base, dns, host, UInt16(clamping: port))
     var tv = timeval(tv_sec: Int(timeoutMs / 1000), tv_usec: Int((timeoutMs % 1000) * 1000))
     evhttp_connection_set_timeout_tv(evcon, &tv)
     evhttp_connection_set_retries(evcon, 0)
     evhttp_connection_set_max_body_size(evcon, 64 << 20)
-    evhttp_connection_set_closecb(evcon, { _, arg in
-      Unmanaged<PooledConnection>.fromOpaque(arg!).takeUnretainedValue().isWarm = false
-    }, Unmanaged.passUnretained(self).toOpaque())
+    evhttp_connection_set_closecb(
+      evcon,
+      { _, arg in
+        Unmanaged<PooledConnection>.fromOpaque(arg!).takeUnretainedValue().isWarm = false
+      }, Unmanaged.passUnretained(self).toOpaque())
     deadline = LoopTimer(loop: loop) { [unowned self] in onDeadline(self) }
   }
 

@@ -26,7 +26,8 @@ public final class ServerRequest {
 
   deinit {
     if raw != nil {
-      respond(status: 500, headers: [("Content-Type", "text/plain")], body: Array("no response\n".utf8))
+      respond(
+        status: 500, headers: [("Content-Type", "text/plain")], body: Array("no response\n".utf8))
     }
   }
 
@@ -35,7 +36,9 @@ public final class ServerRequest {
   /// The first value of a request header, matched case-insensitively.
   public func header(_ name: String) -> String? {
     guard let raw else { return nil }
-    return evhttp_find_header(evhttp_request_get_input_headers(raw), name).map { String(cString: $0) }
+    return evhttp_find_header(evhttp_request_get_input_headers(raw), name).map {
+      String(cString: $0)
+    }
   }
 
   /// The request body, copied out of libevent's buffer (left intact).

@@ -12,10 +12,12 @@ public final class SignalWatcher {
     self.loop = loop
     self.handler = handler
     let arg = Unmanaged.passUnretained(self).toOpaque()
-    event = event_new(loop.base, number, Int16(EV_SIGNAL | EV_PERSIST), { fd, _, arg in
-      let watcher = Unmanaged<SignalWatcher>.fromOpaque(arg!).takeUnretainedValue()
-      withExtendedLifetime(watcher) { watcher.handler(Int32(fd)) }
-    }, arg)
+    event = event_new(
+      loop.base, number, Int16(EV_SIGNAL | EV_PERSIST),
+      { fd, _, arg in
+        let watcher = Unmanaged<SignalWatcher>.fromOpaque(arg!).takeUnretainedValue()
+        withExtendedLifetime(watcher) { watcher.handler(Int32(fd)) }
+      }, arg)
     event_add(event, nil)
   }
 

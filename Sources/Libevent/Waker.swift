@@ -23,12 +23,14 @@ public final class Waker {
     evutil_make_socket_nonblocking(readFD)
     evutil_make_socket_nonblocking(writeFD)
     let arg = Unmanaged.passUnretained(self).toOpaque()
-    event = event_new(loop.base, readFD, Int16(EV_READ | EV_PERSIST), { fd, _, arg in
-      var scratch = [UInt8](repeating: 0, count: 64)
-      while read(fd, &scratch, scratch.count) > 0 {}
-      let waker = Unmanaged<Waker>.fromOpaque(arg!).takeUnretainedValue()
-      withExtendedLifetime(waker) { waker.onWake() }
-    }, arg)
+    event = event_new(
+      loop.base, readFD, Int16(EV_READ | EV_PERSIST),
+      { fd, _, arg in
+        var scratch = [UInt8](repeating: 0, count: 64)
+        while read(fd, &scratch, scratch.count) > 0 {}
+        let waker = Unmanaged<Waker>.fromOpaque(arg!).takeUnretainedValue()
+        withExtendedLifetime(waker) { waker.onWake() }
+      }, arg)
     event_add(event, nil)
   }
 

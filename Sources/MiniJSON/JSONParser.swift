@@ -7,12 +7,15 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
 extension JSONValue {
   /// Parses one JSON document (RFC 8259). Nesting deeper than `maxDepth` is
   /// refused, so hostile input cannot exhaust the stack.
-  public static func parse(_ bytes: [UInt8], maxDepth: Int = 64) throws(JSONParseError) -> JSONValue {
+  public static func parse(_ bytes: [UInt8], maxDepth: Int = 64) throws(JSONParseError) -> JSONValue
+  {
     var parser = Parser(bytes: bytes, maxDepth: maxDepth)
     parser.skipSpace()
     let value = try parser.value(depth: 0)
     parser.skipSpace()
-    guard parser.index == bytes.count else { throw parser.error("unexpected data after the document") }
+    guard parser.index == bytes.count else {
+      throw parser.error("unexpected data after the document")
+    }
     return value
   }
 
@@ -45,9 +48,15 @@ private struct Parser {
     case UInt8(ascii: "{"): return try object(depth: depth)
     case UInt8(ascii: "["): return try array(depth: depth)
     case UInt8(ascii: "\""): return .string(try string())
-    case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-    case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-    case UInt8(ascii: "n"): try literal("null"); return .null
+    case UInt8(ascii: "t"):
+      try literal("true")
+      return .bool(true)
+    case UInt8(ascii: "f"):
+      try literal("false")
+      return .bool(false)
+    case UInt8(ascii: "n"):
+      try literal("null")
+      return .null
     case .some(let c) where c == UInt8(ascii: "-") || (c >= 0x30 && c <= 0x39): return try number()
     case nil: throw error("unexpected end of input")
     default: throw error("unexpected character")
@@ -67,7 +76,10 @@ private struct Parser {
     index += 1
     var members: [(String, JSONValue)] = []
     skipSpace()
-    if current == UInt8(ascii: "}") { index += 1; return .object(members) }
+    if current == UInt8(ascii: "}") {
+      index += 1
+      return .object(members)
+    }
     while true {
       skipSpace()
       guard current == UInt8(ascii: "\"") else { throw error("expected a member name") }
@@ -80,7 +92,9 @@ private struct Parser {
       skipSpace()
       switch current {
       case UInt8(ascii: ","): index += 1
-      case UInt8(ascii: "}"): index += 1; return .object(members)
+      case UInt8(ascii: "}"):
+        index += 1
+        return .object(members)
       default: throw error("expected ',' or '}'")
       }
     }
@@ -90,14 +104,19 @@ private struct Parser {
     index += 1
     var elements: [JSONValue] = []
     skipSpace()
-    if current == UInt8(ascii: "]") { index += 1; return .array(elements) }
+    if current == UInt8(ascii: "]") {
+      index += 1
+      return .array(elements)
+    }
     while true {
       skipSpace()
       elements.append(try value(depth: depth + 1))
       skipSpace()
       switch current {
       case UInt8(ascii: ","): index += 1
-      case UInt8(ascii: "]"): index += 1; return .array(elements)
+      case UInt8(ascii: "]"):
+        index += 1
+        return .array(elements)
       default: throw error("expected ',' or ']'")
       }
     }
@@ -132,7 +151,10 @@ private struct Parser {
     var scalars = String.UnicodeScalarView()
     var runStart = index
     func flush(_ end: Int) {
-      if end > runStart { scalars.append(contentsOf: String(decoding: bytes[runStart..<end], as: UTF8.self).unicodeScalars) }
+      if end > runStart {
+        scalars.append(
+          contentsOf: String(decoding: bytes[runStart..<end], as: UTF8.self).unicodeScalars)
+      }
     }
     while true {
       guard let c = current else { throw error("unterminated string") }
@@ -178,7 +200,9 @@ private struct Parser {
     case UInt8(ascii: "u"):
       let high = try hex4()
       if (0xD800..<0xDC00).contains(high) {
-        guard current == UInt8(ascii: "\\"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "u") else {
+        guard current == UInt8(ascii: "\\"), index + 1 < bytes.count,
+          bytes[index + 1] == UInt8(ascii: "u")
+        else {
           throw error("unpaired surrogate")
         }
         index += 2

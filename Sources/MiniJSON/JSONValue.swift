@@ -16,7 +16,8 @@ public enum JSONValue: Sendable, Equatable {
     case (.number(let a), .number(let b)): a == b
     case (.string(let a), .string(let b)): a == b
     case (.array(let a), .array(let b)): a == b
-    case (.object(let a), .object(let b)): a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+    case (.object(let a), .object(let b)):
+      a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
     default: false
     }
   }
@@ -39,7 +40,9 @@ public enum JSONValue: Sendable, Equatable {
 
   /// The number as an integer, if it is written as one (no fraction, no exponent).
   public var integerText: String? {
-    guard case .number(let text) = self, !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) else {
+    guard case .number(let text) = self,
+      !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" })
+    else {
       return nil
     }
     return text

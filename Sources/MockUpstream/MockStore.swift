@@ -15,7 +15,10 @@ struct MockStore {
     addUser(key: "1", id: .int(1), name: "user1", events: ["event-1", "event-3"])
     addUser(key: "2", id: .int(2), name: "user2", events: ["event-2"])
     addUser(key: "3", id: .int(2), name: "user3", events: ["event-4"])
-    let seedEvents = [("Event 1", 1, "first"), ("Event 2", 2, "second"), ("Event 3", 1, "third"), ("Event 4", 3, "fourth")]
+    let seedEvents = [
+      ("Event 1", 1, "first"), ("Event 2", 2, "second"), ("Event 3", 1, "third"),
+      ("Event 4", 3, "fourth"),
+    ]
     for (n, (name, userId, ordinal)) in seedEvents.enumerated() {
       let event: JSONValue = .object([
         ("id", .int(1)), ("name", .string(name)), ("userId", .int(userId)),
@@ -28,7 +31,8 @@ struct MockStore {
       addUser(key: extra.id, id: .string(extra.id), name: "user-\(extra.id)", events: Array(ids))
       for (n, eventId) in ids.enumerated() {
         let event: JSONValue = .object([
-          ("id", .int(n + 1)), ("name", .string("Event \(n + 1) of \(extra.id)")), ("userId", .string(extra.id)),
+          ("id", .int(n + 1)), ("name", .string("Event \(n + 1) of \(extra.id)")),
+          ("userId", .string(extra.id)),
           ("details", .string("Generated event \(n + 1) of user \(extra.id)")),
         ])
         putEvent(id: eventId, json: event.bytes)
@@ -63,7 +67,9 @@ struct MockStore {
   mutating func addEvent(id: String, userKey: String, json: [UInt8]) -> Bool {
     guard case .object(var members) = users[userKey] else { return false }
     putEvent(id: id, json: json)
-    if let index = members.firstIndex(where: { $0.0 == "events" }), case .array(let ids) = members[index].1 {
+    if let index = members.firstIndex(where: { $0.0 == "events" }),
+      case .array(let ids) = members[index].1
+    {
       members[index].1 = .array(ids + [.string(id)])
     }
     users[userKey] = .object(members)

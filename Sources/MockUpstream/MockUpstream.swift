@@ -24,14 +24,17 @@ public final class MockUpstream {
     store = MockStore(extraUsers: settings.extraUsers)
     random = SeededGenerator(seed: settings.seed)
     server = try HTTPServer(
-      loop: loop, host: settings.host, port: settings.port, limits: HTTPServerLimits(maxBodyBytes: 1 << 20)
+      loop: loop, host: settings.host, port: settings.port,
+      limits: HTTPServerLimits(maxBodyBytes: 1 << 20)
     ) { [unowned self] request in self.handle(request) }
   }
 
   public var port: Int { server.port }
 
   /// Stops accepting; `onDrained` runs when the requests in flight are answered.
-  public func stop(onDrained: @escaping () -> Void = {}) { server.stopAccepting(onDrained: onDrained) }
+  public func stop(onDrained: @escaping () -> Void = {}) {
+    server.stopAccepting(onDrained: onDrained)
+  }
 
   private func handle(_ request: ServerRequest) {
     let segments = request.path.split(separator: "/", omittingEmptySubsequences: false)
@@ -51,10 +54,18 @@ public final class MockUpstream {
     case .getUsers: answerOrDrop(request) { $0.store.allUsers() }
     case .getEvents: answerOrDrop(request) { $0.store.allEvents() }
     case .getUserById:
-      if let user = store.user(parameter!) { reply(request, 200, user.bytes) } else { notFound(request, "user") }
+      if let user = store.user(parameter!) {
+        reply(request, 200, user.bytes)
+      } else {
+        notFound(request, "user")
+      }
     case .getEventById:
       loop.schedule(afterMs: settings.eventDelayMs) { [self] in
-        if let event = store.event(parameter!) { reply(request, 200, event) } else { notFound(request, "event") }
+        if let event = store.event(parameter!) {
+          reply(request, 200, event)
+        } else {
+          notFound(request, "event")
+        }
       }
     case .addEvent: addEvent(request)
     case .other: notFound(request, "route")

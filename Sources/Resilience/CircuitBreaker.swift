@@ -42,14 +42,18 @@ public struct CircuitBreaker: Sendable {
     case .open:
       return (.reject(retryAfterMs: retryAfterMs(now: now) ?? 0), transition)
     case .halfOpen:
-      if probeStartedMs != nil { return (.reject(retryAfterMs: retryAfterMs(now: now) ?? 0), transition) }
+      if probeStartedMs != nil {
+        return (.reject(retryAfterMs: retryAfterMs(now: now) ?? 0), transition)
+      }
       probeStartedMs = now
       return (.allow(BreakerPermit(generation: generation, isProbe: true)), transition)
     }
   }
 
   /// Reports how an admitted call ended.
-  public mutating func record(_ outcome: CallOutcome, permit: BreakerPermit, now: Int64) -> RecordResult {
+  public mutating func record(_ outcome: CallOutcome, permit: BreakerPermit, now: Int64)
+    -> RecordResult
+  {
     guard permit.generation == generation else { return .stale }
     switch (state, outcome) {
     case (.closed, .failure):
@@ -99,7 +103,9 @@ public struct CircuitBreaker: Sendable {
 
   // MARK: - Transitions
 
-  private mutating func open(now: Int64, from: BreakerState, reason: BreakerTransition.Reason) -> BreakerTransition {
+  private mutating func open(now: Int64, from: BreakerState, reason: BreakerTransition.Reason)
+    -> BreakerTransition
+  {
     openUntilMs = now + currentBackoffMs
     return move(to: .open, reason: reason, now: now)
   }
@@ -111,9 +117,12 @@ public struct CircuitBreaker: Sendable {
     return transition
   }
 
-  private mutating func move(to next: BreakerState, reason: BreakerTransition.Reason, now: Int64) -> BreakerTransition {
+  private mutating func move(to next: BreakerState, reason: BreakerTransition.Reason, now: Int64)
+    -> BreakerTransition
+  {
     let transition = BreakerTransition(
-      from: state, to: next, reason: reason, failuresInWindow: failuresInWindow(now: now), atMs: now,
+      from: state, to: next, reason: reason, failuresInWindow: failuresInWindow(now: now),
+      atMs: now,
       openUntilMs: next == .open ? openUntilMs : nil)
     state = next
     generation &+= 1

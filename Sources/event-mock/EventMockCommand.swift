@@ -6,20 +6,26 @@ import MockUpstream
 @main
 struct EventMockCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "event-mock", abstract: "The mock event API alone (the same one event-service embeds).")
+    commandName: "event-mock",
+    abstract: "The mock event API alone (the same one event-service embeds).")
 
   @Option(help: "Address to bind.") var host = "127.0.0.1"
   @Option(help: "Port (0 picks a free one).") var port = 3001
-  @Option(help: "Probability that GET /getUsers or /getEvents drops the connection.") var errorRate = 0.05
+  @Option(help: "Probability that GET /getUsers or /getEvents drops the connection.")
+  var errorRate = 0.05
   @Option(help: "Successful POST /addEvent calls at the start of each cycle.") var okCount = 5
   @Option(help: "Failing POST /addEvent calls after them.") var failCount = 10
-  @Option(help: "Delay before a failing POST /addEvent answers 503 (ms).") var failDelayMs: Int64 = 100
+  @Option(help: "Delay before a failing POST /addEvent answers 503 (ms).") var failDelayMs: Int64 =
+    100
   @Option(help: "Delay of GET /getEventById (ms).") var eventDelayMs: Int64 = 500
   @Option(help: "Random seed (dropped connections).") var seed: UInt64 = 42
-  @Option(help: "Extra user owning generated events, as ID:COUNT (repeatable).") var extraUser: [String] = []
+  @Option(help: "Extra user owning generated events, as ID:COUNT (repeatable).") var extraUser:
+    [String] = []
 
   func validate() throws {
-    guard (0...1).contains(errorRate) else { throw ValidationError("--error-rate must be within 0...1") }
+    guard (0...1).contains(errorRate) else {
+      throw ValidationError("--error-rate must be within 0...1")
+    }
     guard okCount >= 0, failCount >= 0, failDelayMs >= 0, eventDelayMs >= 0 else {
       throw ValidationError("counts and delays must not be negative")
     }
@@ -43,7 +49,10 @@ struct EventMockCommand: ParsableCommand {
     print("event-mock listening on \(host):\(mock.port)")
     fflush(nil)
     let stop = { (_: Int32) in mock.stop { loop.stop() } }
-    let watchers = [SignalWatcher(loop: loop, signal: SIGTERM, handler: stop), SignalWatcher(loop: loop, signal: SIGINT, handler: stop)]
+    let watchers = [
+      SignalWatcher(loop: loop, signal: SIGTERM, handler: stop),
+      SignalWatcher(loop: loop, signal: SIGINT, handler: stop),
+    ]
     loop.run()
     withExtendedLifetime((mock, watchers)) {}
   }

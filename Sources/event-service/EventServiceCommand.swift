@@ -10,7 +10,8 @@ struct EventServiceCommand: ParsableCommand {
     commandName: "event-service",
     abstract: "The event service, with the mock event API embedded unless MOCK.ENABLED is false.")
 
-  @Option(name: .long, help: "Configuration file (default: ./config.json; missing means all defaults).")
+  @Option(
+    name: .long, help: "Configuration file (default: ./config.json; missing means all defaults).")
   var config: String?
 
   func run() throws {

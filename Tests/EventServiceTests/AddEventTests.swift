@@ -23,7 +23,8 @@ struct AddEventTests {
   @Test func stringUserIdAndCharsetAreAccepted() throws {
     let stack = try ServiceStack.withMock()
     defer { stack.stop() }
-    let response = try stack.postJSON(#"{"name":"x","userId":"2"}"#, contentType: "Application/JSON; charset=utf-8")
+    let response = try stack.postJSON(
+      #"{"name":"x","userId":"2"}"#, contentType: "Application/JSON; charset=utf-8")
     #expect(response.status == 200)
   }
 
@@ -45,28 +46,34 @@ struct AddEventTests {
     #expect(response.errorCode == "upstream_rejected")
   }
 
-  @Test(arguments: [
-    (nil, "{}", 415, "unsupported_media_type"),
-    ("text/plain", #"{"name":"x","userId":1}"#, 415, "unsupported_media_type"),
-    ("application/jsonx", #"{"name":"x","userId":1}"#, 415, "unsupported_media_type"),
-    ("application/json", "", 400, "empty"),
-    ("application/json", "{", 400, "not valid JSON"),
-    ("application/json", "[1]", 400, "JSON object"),
-    ("application/json", "null", 400, "JSON object"),
-    ("application/json", #"{"userId":1}"#, 400, "name"),
-    ("application/json", #"{"name":"","userId":1}"#, 400, "name"),
-    ("application/json", #"{"name":7,"userId":1}"#, 400, "name"),
-    ("application/json", #"{"name":"\#(String(repeating: "é", count: 201))","userId":1}"#, 400, "name"),
-    ("application/json", #"{"name":"x"}"#, 400, "userId"),
-    ("application/json", #"{"name":"x","userId":""}"#, 400, "userId"),
-    ("application/json", #"{"name":"x","userId":1.5}"#, 400, "userId"),
-    ("application/json", #"{"name":"x","userId":1e3}"#, 400, "userId"),
-    ("application/json", #"{"name":"x","userId":true}"#, 400, "userId"),
-    ("application/json", #"{"name":"x","userId":null}"#, 400, "userId"),
-    ("application/json", #"{"name":"x","userId":{}}"#, 400, "userId"),
-    ("application/json", #"{"name":"x","userId":[1]}"#, 400, "userId"),
-  ] as [(String?, String, Int, String)])
-  func badRequestsNeverReachTheUpstream(contentType: String?, body: String, status: Int, mention: String) throws {
+  @Test(
+    arguments: [
+      (nil, "{}", 415, "unsupported_media_type"),
+      ("text/plain", #"{"name":"x","userId":1}"#, 415, "unsupported_media_type"),
+      ("application/jsonx", #"{"name":"x","userId":1}"#, 415, "unsupported_media_type"),
+      ("application/json", "", 400, "empty"),
+      ("application/json", "{", 400, "not valid JSON"),
+      ("application/json", "[1]", 400, "JSON object"),
+      ("application/json", "null", 400, "JSON object"),
+      ("application/json", #"{"userId":1}"#, 400, "name"),
+      ("application/json", #"{"name":"","userId":1}"#, 400, "name"),
+      ("application/json", #"{"name":7,"userId":1}"#, 400, "name"),
+      (
+        "application/json", #"{"name":"\#(String(repeating: "é", count: 201))","userId":1}"#, 400,
+        "name"
+      ),
+      ("application/json", #"{"name":"x"}"#, 400, "userId"),
+      ("application/json", #"{"name":"x","userId":""}"#, 400, "userId"),
+      ("application/json", #"{"name":"x","userId":1.5}"#, 400, "userId"),
+      ("application/json", #"{"name":"x","userId":1e3}"#, 400, "userId"),
+      ("application/json", #"{"name":"x","userId":true}"#, 400, "userId"),
+      ("application/json", #"{"name":"x","userId":null}"#, 400, "userId"),
+      ("application/json", #"{"name":"x","userId":{}}"#, 400, "userId"),
+      ("application/json", #"{"name":"x","userId":[1]}"#, 400, "userId"),
+    ] as [(String?, String, Int, String)])
+  func badRequestsNeverReachTheUpstream(
+    contentType: String?, body: String, status: Int, mention: String
+  ) throws {
     let stack = try ServiceStack.withMock()
     defer { stack.stop() }
     let response = try stack.postJSON(body, contentType: contentType)
@@ -87,7 +94,8 @@ struct AddEventTests {
     let response = try stack.postJSON(big)
     #expect(response.status == 413)
     #expect(response.errorCode == "payload_too_large")
-    let exact = #"{"name":"x","userId":1,"pad":""# + String(repeating: "a", count: 1_000 - 32) + #""}"#
+    let exact =
+      #"{"name":"x","userId":1,"pad":""# + String(repeating: "a", count: 1_000 - 32) + #""}"#
     #expect(exact.utf8.count == 1_000)
     #expect(try stack.postJSON(exact).status == 200)
     #expect(stack.upstreamRequests["addEvent"] == 1)
@@ -102,7 +110,8 @@ struct AddEventTests {
   }
 
   @Test func successFalseInA200IsAFailure() throws {
-    let stack = try ServiceStack.withScript { _, _, _ in ScriptedReply(body: #"{"success":false}"#) }
+    let stack = try ServiceStack.withScript { _, _, _ in ScriptedReply(body: #"{"success":false}"#)
+    }
     defer { stack.stop() }
     let response = try stack.postJSON(#"{"name":"x","userId":1}"#)
     #expect(response.status == 503)

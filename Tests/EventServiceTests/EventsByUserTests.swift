@@ -85,7 +85,9 @@ struct EventsByUserTests {
   }
 
   @Test func userWithoutEventsGetsAnEmptyList() throws {
-    let stack = try ServiceStack.withScript { _, _, _ in ScriptedReply(body: #"{"id":"u","events":[]}"#) }
+    let stack = try ServiceStack.withScript { _, _, _ in
+      ScriptedReply(body: #"{"id":"u","events":[]}"#)
+    }
     defer { stack.stop() }
     let response = try stack.get("/getEventsByUserId/u")
     #expect(response.status == 200)

@@ -71,7 +71,9 @@ struct ReadEndpointsTests {
     let response = try stack.get("/health")
     #expect(response.status == 200)
     #expect(
-      response.text == #"{"status":"ok","breaker":{"state":"CLOSED","failuresInWindow":0,"retryAfterMs":null}}"#)
+      response.text
+        == #"{"status":"ok","breaker":{"state":"CLOSED","failuresInWindow":0,"retryAfterMs":null}}"#
+    )
   }
 
   @Test func headAnswersHeadersWithoutABody() throws {
@@ -93,7 +95,9 @@ struct ReadEndpointsTests {
     let text = response.text
     #expect(text.contains(#"event_service_http_requests_total{route="/getUsers",status="200"} 1"#))
     #expect(text.contains(#"event_service_http_requests_total{route="unmatched",status="404"} 1"#))
-    #expect(text.contains(#"event_service_upstream_requests_total{route="getUsers",outcome="success"} 1"#))
+    #expect(
+      text.contains(#"event_service_upstream_requests_total{route="getUsers",outcome="success"} 1"#)
+    )
     #expect(text.contains("event_service_http_request_duration_seconds_bucket"))
     #expect(text.contains(#"event_service_breaker_state{state="CLOSED"} 1"#))
   }

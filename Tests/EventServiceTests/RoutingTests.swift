@@ -16,9 +16,12 @@ struct RoutingTests {
   }
 
   @Test(arguments: [
-    ("DELETE", "/getUsers", "GET, HEAD"), ("PUT", "/getEvents", "GET, HEAD"), ("POST", "/health", "GET, HEAD"),
-    ("GET", "/addEvent", "POST"), ("PATCH", "/getEventsByUserId/1", "GET, HEAD"), ("OPTIONS", "/addEvent", "POST"),
-    ("TRACE", "/metrics", "GET, HEAD"), ("FOO", "/getUsers", "GET, HEAD"), ("BREW", "/addEvent", "POST"),
+    ("DELETE", "/getUsers", "GET, HEAD"), ("PUT", "/getEvents", "GET, HEAD"),
+    ("POST", "/health", "GET, HEAD"),
+    ("GET", "/addEvent", "POST"), ("PATCH", "/getEventsByUserId/1", "GET, HEAD"),
+    ("OPTIONS", "/addEvent", "POST"),
+    ("TRACE", "/metrics", "GET, HEAD"), ("FOO", "/getUsers", "GET, HEAD"),
+    ("BREW", "/addEvent", "POST"),
   ])
   func wrongMethodIs405WithAllow(method: String, path: String, allow: String) throws {
     let stack = try ServiceStack.withMock()

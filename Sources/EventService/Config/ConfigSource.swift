@@ -15,7 +15,10 @@ struct ConfigSource {
     switch file {
     case nil: self.file = []
     case .object(let members)?: self.file = members
-    default: throw ConfigError(key: prefix.isEmpty ? "config" : String(prefix.dropLast()), problem: "expected a JSON object")
+    default:
+      throw ConfigError(
+        key: prefix.isEmpty ? "config" : String(prefix.dropLast()),
+        problem: "expected a JSON object")
     }
   }
 
@@ -49,29 +52,37 @@ struct ConfigSource {
     return (try? JSONValue.parse(text)) ?? .string(text)
   }
 
-  mutating func int(_ key: String, default value: Int, in range: ClosedRange<Int>) throws(ConfigError) -> Int {
+  mutating func int(_ key: String, default value: Int, in range: ClosedRange<Int>)
+    throws(ConfigError) -> Int
+  {
     guard let raw = try self.value(key) else { return value }
     guard let text = raw.integerText, let number = Int(text) else {
       throw ConfigError(key: name(key), problem: "expected an integer, got \(raw.serialized)")
     }
     guard range.contains(number) else {
-      throw ConfigError(key: name(key), problem: "\(number) is outside \(range.lowerBound)...\(range.upperBound)")
+      throw ConfigError(
+        key: name(key), problem: "\(number) is outside \(range.lowerBound)...\(range.upperBound)")
     }
     return number
   }
 
   /// A duration in milliseconds; negative values are refused.
-  mutating func milliseconds(_ key: String, default value: Int64, minimum: Int = 0) throws(ConfigError) -> Int64 {
+  mutating func milliseconds(_ key: String, default value: Int64, minimum: Int = 0)
+    throws(ConfigError) -> Int64
+  {
     Int64(try int(key, default: Int(value), in: minimum...Int(Int32.max)))
   }
 
-  mutating func double(_ key: String, default value: Double, in range: ClosedRange<Double>) throws(ConfigError) -> Double {
+  mutating func double(_ key: String, default value: Double, in range: ClosedRange<Double>)
+    throws(ConfigError) -> Double
+  {
     guard let raw = try self.value(key) else { return value }
     guard case .number(let text) = raw, let number = Double(text) else {
       throw ConfigError(key: name(key), problem: "expected a number, got \(raw.serialized)")
     }
     guard range.contains(number) else {
-      throw ConfigError(key: name(key), problem: "\(text) is outside \(range.lowerBound)...\(range.upperBound)")
+      throw ConfigError(
+        key: name(key), problem: "\(text) is outside \(range.lowerBound)...\(range.upperBound)")
     }
     return number
   }
@@ -82,7 +93,8 @@ struct ConfigSource {
     case .bool(let flag): return flag
     case .number("1"): return true
     case .number("0"): return false
-    default: throw ConfigError(key: name(key), problem: "expected true or false, got \(raw.serialized)")
+    default:
+      throw ConfigError(key: name(key), problem: "expected true or false, got \(raw.serialized)")
     }
   }
 

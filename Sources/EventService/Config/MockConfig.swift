@@ -4,11 +4,15 @@ import MockUpstream
 /// The `MOCK` object of config.json. The `MOCK` environment variable, if
 /// set, holds a JSON object whose keys override the file's one by one.
 enum MockConfig {
-  static func parse(_ value: JSONValue?, environment: JSONValue?) throws(ConfigError) -> MockSettings {
+  static func parse(_ value: JSONValue?, environment: JSONValue?) throws(ConfigError)
+    -> MockSettings
+  {
     var members: [(String, JSONValue)] = []
     for layer in [value, environment] {
       guard let layer else { continue }
-      guard case .object(let more) = layer else { throw ConfigError(key: "MOCK", problem: "expected a JSON object") }
+      guard case .object(let more) = layer else {
+        throw ConfigError(key: "MOCK", problem: "expected a JSON object")
+      }
       for (key, value) in more {
         members.removeAll { $0.0 == key }
         members.append((key, value))
@@ -30,15 +34,21 @@ enum MockConfig {
     return m
   }
 
-  private static func extraUsers(_ value: JSONValue?) throws(ConfigError) -> [MockSettings.ExtraUser] {
+  private static func extraUsers(_ value: JSONValue?) throws(ConfigError) -> [MockSettings
+    .ExtraUser]
+  {
     guard let value else { return [] }
-    guard let list = value.arrayValue else { throw ConfigError(key: "MOCK.EXTRA_USERS", problem: "expected a list") }
+    guard let list = value.arrayValue else {
+      throw ConfigError(key: "MOCK.EXTRA_USERS", problem: "expected a list")
+    }
     var users: [MockSettings.ExtraUser] = []
     for (index, item) in list.enumerated() {
       let key = "MOCK.EXTRA_USERS[\(index)]"
       guard let id = item["id"].flatMap({ $0.stringValue ?? $0.integerText }), !id.isEmpty,
         let text = item["events"]?.integerText, let count = Int(text), (0...100_000).contains(count)
-      else { throw ConfigError(key: key, problem: #"expected {"id": "...", "events": 0...100000}"#) }
+      else {
+        throw ConfigError(key: key, problem: #"expected {"id": "...", "events": 0...100000}"#)
+      }
       users.append(MockSettings.ExtraUser(id: id, events: count))
     }
     return users

@@ -43,18 +43,22 @@ public struct ServiceConfig: Sendable {
     var c = ServiceConfig()
     c.host = try source.string("HOST", default: c.host)
     c.port = try source.int("PORT", default: c.port, in: 0...65535)
-    c.apiBase = try UpstreamAddress.parse(try source.string("API_BASE", default: c.apiBase.description))
+    c.apiBase = try UpstreamAddress.parse(
+      try source.string("API_BASE", default: c.apiBase.description))
     c.breaker.failureThreshold = try source.int("FAILURE_THRESHOLD", default: 3, in: 1...1_000_000)
-    c.breaker.failureWindowMs = try source.milliseconds("FAILURE_WINDOW_MS", default: 30_000, minimum: 1)
+    c.breaker.failureWindowMs = try source.milliseconds(
+      "FAILURE_WINDOW_MS", default: 30_000, minimum: 1)
     c.breaker.backoffMs = try source.milliseconds("BACKOFF_MS", default: 5_000, minimum: 1)
     c.breaker.backoffMultiplier = try source.double("BACKOFF_MULTIPLIER", default: 1, in: 1...1_000)
     c.breaker.backoffMaxMs = try source.milliseconds("BACKOFF_MAX_MS", default: 60_000, minimum: 1)
     guard c.breaker.backoffMaxMs >= c.breaker.backoffMs else {
-      throw ConfigError(key: "BACKOFF_MAX_MS", problem: "must not be below BACKOFF_MS (\(c.breaker.backoffMs))")
+      throw ConfigError(
+        key: "BACKOFF_MAX_MS", problem: "must not be below BACKOFF_MS (\(c.breaker.backoffMs))")
     }
     c.upstreamTimeoutMs = try source.milliseconds("UPSTREAM_TIMEOUT_MS", default: 2_000, minimum: 1)
     c.breaker.probeTimeoutMs = c.upstreamTimeoutMs
-    c.upstreamMaxConnections = try source.int("UPSTREAM_MAX_CONNECTIONS", default: 4_096, in: 1...1_000_000)
+    c.upstreamMaxConnections = try source.int(
+      "UPSTREAM_MAX_CONNECTIONS", default: 4_096, in: 1...1_000_000)
     c.retry.retries = try source.int("GET_RETRIES", default: 2, in: 0...100)
     c.coalesceGets = try source.bool("COALESCE_GETS", default: true)
     c.retry.baseMs = try source.milliseconds("RETRY_BASE_MS", default: 25)
@@ -63,7 +67,9 @@ public struct ServiceConfig: Sendable {
     c.shutdownGraceMs = try source.milliseconds("SHUTDOWN_GRACE_MS", default: 10_000)
     let level = try source.string("LOG_LEVEL", default: "info")
     guard let parsed = Logger.Level(rawValue: level), parsed != .notice, parsed != .critical else {
-      throw ConfigError(key: "LOG_LEVEL", problem: "expected trace, debug, info, warning or error, got \"\(level)\"")
+      throw ConfigError(
+        key: "LOG_LEVEL", problem: "expected trace, debug, info, warning or error, got \"\(level)\""
+      )
     }
     c.logLevel = parsed
     c.mock = try MockConfig.parse(source.fileValue("MOCK"), environment: source.environmentForMock)

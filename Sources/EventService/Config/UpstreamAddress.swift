@@ -12,10 +12,16 @@ public struct UpstreamAddress: Sendable, Equatable, CustomStringConvertible {
 
   /// Parses `http://host[:port][/]`.
   static func parse(_ text: String) throws(ConfigError) -> UpstreamAddress {
-    func failure(_ problem: String) -> ConfigError { ConfigError(key: "API_BASE", problem: problem) }
-    guard let schemeEnd = text.firstRange(of: "://") else { throw failure("expected http://host:port, got \"\(text)\"") }
+    func failure(_ problem: String) -> ConfigError {
+      ConfigError(key: "API_BASE", problem: problem)
+    }
+    guard let schemeEnd = text.firstRange(of: "://") else {
+      throw failure("expected http://host:port, got \"\(text)\"")
+    }
     let scheme = text[..<schemeEnd.lowerBound].lowercased()
-    guard scheme == "http" else { throw failure("unsupported URL scheme \"\(scheme)\" (only http)") }
+    guard scheme == "http" else {
+      throw failure("unsupported URL scheme \"\(scheme)\" (only http)")
+    }
     var rest = Substring(text[schemeEnd.upperBound...])
     if rest.hasSuffix("/") { rest = rest.dropLast() }
     guard !rest.isEmpty, !rest.contains("/"), !rest.contains("@"), !rest.contains("?") else {
@@ -28,12 +34,16 @@ public struct UpstreamAddress: Sendable, Equatable, CustomStringConvertible {
       host = rest[rest.index(after: rest.startIndex)..<close]
       let tail = rest[rest.index(after: close)...]
       if !tail.isEmpty {
-        guard tail.hasPrefix(":"), let p = Int(tail.dropFirst()) else { throw failure("invalid port in \"\(text)\"") }
+        guard tail.hasPrefix(":"), let p = Int(tail.dropFirst()) else {
+          throw failure("invalid port in \"\(text)\"")
+        }
         port = p
       }
     } else if let colon = rest.lastIndex(of: ":") {
       host = rest[..<colon]
-      guard let p = Int(rest[rest.index(after: colon)...]) else { throw failure("invalid port in \"\(text)\"") }
+      guard let p = Int(rest[rest.index(after: colon)...]) else {
+        throw failure("invalid port in \"\(text)\"")
+      }
       port = p
     }
     guard !host.isEmpty else { throw failure("missing host in \"\(text)\"") }

@@ -1,4 +1,3 @@
-
 import MiniJSON
 import Resilience
 
@@ -9,7 +8,8 @@ enum AddEventHandler {
     let request = exchange.request
     let members: [(String, JSONValue)]
     switch AddEventValidation.validate(
-      contentType: request.header("Content-Type"), body: request.body, maxBodyBytes: context.config.maxBodyBytes)
+      contentType: request.header("Content-Type"), body: request.body,
+      maxBodyBytes: context.config.maxBodyBytes)
     {
     case .success(let valid): members = valid
     case .failure(let rejection):

@@ -13,19 +13,29 @@ public enum AddEventValidation {
   public static let maxNameLength = 200
 
   /// The event as parsed, ready to be given its id.
-  public static func validate(contentType: String?, body: [UInt8], maxBodyBytes: Int) -> Result<[(String, JSONValue)], AddEventRejection> {
+  public static func validate(contentType: String?, body: [UInt8], maxBodyBytes: Int) -> Result<
+    [(String, JSONValue)], AddEventRejection
+  > {
     guard let contentType, isJSON(contentType) else {
       let got = contentType.map { "got \($0)" } ?? "no Content-Type header"
-      return .failure(reject(415, "unsupported_media_type", "Content-Type must be application/json (\(got))"))
+      return .failure(
+        reject(415, "unsupported_media_type", "Content-Type must be application/json (\(got))"))
     }
     guard body.count <= maxBodyBytes else {
-      return .failure(reject(413, "payload_too_large", "body is \(body.count) bytes; the limit is \(maxBodyBytes)"))
+      return .failure(
+        reject(
+          413, "payload_too_large", "body is \(body.count) bytes; the limit is \(maxBodyBytes)"))
     }
     let value: JSONValue
     do { value = try JSONValue.parse(body) } catch {
-      return .failure(invalid(body.isEmpty ? "body is empty; expected a JSON object" : "body is not valid JSON: \(error)"))
+      return .failure(
+        invalid(
+          body.isEmpty
+            ? "body is empty; expected a JSON object" : "body is not valid JSON: \(error)"))
     }
-    guard case .object(let members) = value else { return .failure(invalid("body must be a JSON object")) }
+    guard case .object(let members) = value else {
+      return .failure(invalid("body must be a JSON object"))
+    }
     if let problem = nameProblem(value["name"]) ?? userIdProblem(value["userId"]) {
       return .failure(invalid(problem))
     }
@@ -36,7 +46,9 @@ public enum AddEventValidation {
     guard let name else { return "name is required" }
     guard let text = name.stringValue else { return "name must be a string" }
     if text.isEmpty { return "name must not be empty" }
-    if text.count > maxNameLength { return "name must be at most \(maxNameLength) characters (got \(text.count))" }
+    if text.count > maxNameLength {
+      return "name must be at most \(maxNameLength) characters (got \(text.count))"
+    }
     return nil
   }
 
@@ -44,7 +56,9 @@ public enum AddEventValidation {
     switch userId {
     case nil: return "userId is required"
     case .string(let text)?: return text.isEmpty ? "userId must not be empty" : nil
-    case .number(let text)?: return JSONValue.number(text).integerText == nil ? "userId must be an integer or a string, not a fraction" : nil
+    case .number(let text)?:
+      return JSONValue.number(text).integerText == nil
+        ? "userId must be an integer or a string, not a fraction" : nil
     default: return "userId must be a non-empty string or an integer"
     }
   }
@@ -55,9 +69,12 @@ public enum AddEventValidation {
     return mediaType.trimmingSpaces.lowercased() == "application/json"
   }
 
-  private static func invalid(_ message: String) -> AddEventRejection { reject(400, "invalid_body", message) }
+  private static func invalid(_ message: String) -> AddEventRejection {
+    reject(400, "invalid_body", message)
+  }
 
-  private static func reject(_ status: Int, _ code: String, _ message: String) -> AddEventRejection {
+  private static func reject(_ status: Int, _ code: String, _ message: String) -> AddEventRejection
+  {
     AddEventRejection(status: status, code: code, message: message)
   }
 }

@@ -93,7 +93,9 @@ final class EventsByUserHandler {
 
   /// The user's event ids (strings, or numbers taken as their text).
   static func eventIDs(in body: [UInt8]) -> [String]? {
-    guard let user = try? JSONValue.parse(body), let events = user["events"]?.arrayValue else { return nil }
+    guard let user = try? JSONValue.parse(body), let events = user["events"]?.arrayValue else {
+      return nil
+    }
     return events.compactMap { $0.stringValue ?? $0.integerText }
   }
 }

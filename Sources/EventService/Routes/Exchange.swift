@@ -32,20 +32,27 @@ final class Exchange {
   }
 
   /// `{"error": code, "message": text}` plus any extra fields.
-  func error(_ status: Int, _ code: String, _ message: String, extra: [(String, JSONValue)] = [], headers: [(String, String)] = []) {
-    json(status, .object([("error", .string(code)), ("message", .string(message))] + extra), headers: headers)
+  func error(
+    _ status: Int, _ code: String, _ message: String, extra: [(String, JSONValue)] = [],
+    headers: [(String, String)] = []
+  ) {
+    json(
+      status, .object([("error", .string(code)), ("message", .string(message))] + extra),
+      headers: headers)
   }
 
   func send(_ status: Int, _ body: [UInt8], contentType: String, headers: [(String, String)] = []) {
     guard !request.hasResponded else { return }
     request.respond(
-      status: status, headers: [("Content-Type", contentType), ("X-Request-Id", id)] + headers, body: body)
+      status: status, headers: [("Content-Type", contentType), ("X-Request-Id", id)] + headers,
+      body: body)
     let elapsedNs = DispatchFreeClock.nowNs() - startNs
     context.metrics.recordRequest(route: routeLabel, status: status, nanoseconds: Int64(elapsedNs))
     context.logger.info(
       "request",
       metadata: [
-        "id": .string(id), "method": .string(request.method.rawValue), "path": .string(request.path),
+        "id": .string(id), "method": .string(request.method.rawValue),
+        "path": .string(request.path),
         "status": .stringConvertible(status), "duration_ms": .string(Self.milliseconds(elapsedNs)),
         "upstream_calls": .stringConvertible(upstreamCalls),
       ])

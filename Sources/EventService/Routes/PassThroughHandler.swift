@@ -5,11 +5,14 @@ enum PassThroughHandler {
     let completion = { (result: UpstreamResult) in
       switch result {
       case .success(let response): exchange.json(200, response.body)
-      case .answer(let response): UpstreamErrors.unavailable(exchange, "upstream answered \(response.status)")
+      case .answer(let response):
+        UpstreamErrors.unavailable(exchange, "upstream answered \(response.status)")
       case .failure(let failure): UpstreamErrors.unavailable(exchange, "\(failure) (after retries)")
       }
     }
-    _ = route == .getUsers ? context.upstream.getUsers(completion) : context.upstream.getEvents(completion)
+    _ =
+      route == .getUsers
+      ? context.upstream.getUsers(completion) : context.upstream.getEvents(completion)
   }
 }
 

@@ -13,16 +13,20 @@ struct Router {
     }
     guard route.methods.contains(method) else {
       exchange.error(
-        405, "method_not_allowed", "\(route.rawValue) allows \(route.allowHeader), not \(method == .other ? "this method" : method.rawValue)",
+        405, "method_not_allowed",
+        "\(route.rawValue) allows \(route.allowHeader), not \(method == .other ? "this method" : method.rawValue)",
         headers: [("Allow", route.allowHeader)])
       return
     }
     switch route {
     case .getUsers, .getEvents: PassThroughHandler.handle(exchange, route: route, context: context)
-    case .getEventsByUserId: EventsByUserHandler.handle(exchange, rawID: parameter ?? "", context: context)
+    case .getEventsByUserId:
+      EventsByUserHandler.handle(exchange, rawID: parameter ?? "", context: context)
     case .addEvent: AddEventHandler.handle(exchange, context: context)
     case .health: health(exchange)
-    case .metrics: exchange.send(200, context.metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8")
+    case .metrics:
+      exchange.send(
+        200, context.metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8")
     }
   }
 
@@ -36,7 +40,8 @@ struct Router {
         (
           "breaker",
           .object([
-            ("state", .string(breaker.state.rawValue)), ("failuresInWindow", .int(breaker.failuresInWindow)),
+            ("state", .string(breaker.state.rawValue)),
+            ("failuresInWindow", .int(breaker.failuresInWindow)),
             ("retryAfterMs", retryAfter),
           ])
         ),

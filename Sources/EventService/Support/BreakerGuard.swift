@@ -45,7 +45,8 @@ final class BreakerGuard {
   var snapshot: Snapshot {
     let now = loop.nowMs
     return Snapshot(
-      state: machine.state, failuresInWindow: machine.failuresInWindow(now: now), retryAfterMs: machine.retryAfterMs(now: now))
+      state: machine.state, failuresInWindow: machine.failuresInWindow(now: now),
+      retryAfterMs: machine.retryAfterMs(now: now))
   }
 
   /// Stops the timer so it does not keep the loop alive during shutdown.
@@ -61,9 +62,12 @@ final class BreakerGuard {
     metrics.recordTransition(transition)
     var metadata: Logger.Metadata = [
       "from": .string(transition.from.rawValue), "to": .string(transition.to.rawValue),
-      "reason": .string(transition.reason.rawValue), "failures_in_window": .stringConvertible(transition.failuresInWindow),
+      "reason": .string(transition.reason.rawValue),
+      "failures_in_window": .stringConvertible(transition.failuresInWindow),
     ]
-    if let until = transition.openUntilMs { metadata["retry_after_ms"] = .stringConvertible(until - transition.atMs) }
+    if let until = transition.openUntilMs {
+      metadata["retry_after_ms"] = .stringConvertible(until - transition.atMs)
+    }
     logger.notice("breaker transition", metadata: metadata)
   }
 }

@@ -29,20 +29,26 @@ public struct LogfmtHandler: LogHandler {
     var bytes = Array(line.utf8)
     var offset = 0
     while offset < bytes.count {
-      let written = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+      let written = bytes.withUnsafeMutableBytes {
+        write(fd, $0.baseAddress! + offset, $0.count - offset)
+      }
       if written <= 0 { break }
       offset += written
     }
   }
 
-  private static func appendField(_ key: String, _ value: Logger.MetadataValue, to line: inout String) {
+  private static func appendField(
+    _ key: String, _ value: Logger.MetadataValue, to line: inout String
+  ) {
     line += " \(key)="
     appendValue(value.description, to: &line)
   }
 
   /// Bare when it is a plain token, else quoted with `"` and `\` escaped.
   private static func appendValue(_ value: String, to line: inout String) {
-    let plain = !value.isEmpty && value.utf8.allSatisfy { $0 > 0x20 && $0 != 0x22 && $0 != 0x3D && $0 != 0x5C && $0 < 0x7F }
+    let plain =
+      !value.isEmpty
+      && value.utf8.allSatisfy { $0 > 0x20 && $0 != 0x22 && $0 != 0x3D && $0 != 0x5C && $0 < 0x7F }
     if plain {
       line += value
       return

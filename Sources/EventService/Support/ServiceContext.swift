@@ -10,14 +10,18 @@ final class ServiceContext {
   let upstream: UpstreamClient
   let breaker: BreakerGuard
 
-  init(loop: EventLoop, config: ServiceConfig, upstreamAddress: UpstreamAddress, logger: Logger, metrics: ServiceMetrics) {
+  init(
+    loop: EventLoop, config: ServiceConfig, upstreamAddress: UpstreamAddress, logger: Logger,
+    metrics: ServiceMetrics
+  ) {
     self.loop = loop
     self.config = config
     self.logger = logger
     self.metrics = metrics
     upstream = UpstreamClient(
       loop: loop, address: upstreamAddress, maxConnections: config.upstreamMaxConnections,
-      timeoutMs: config.upstreamTimeoutMs, retry: config.retry, coalesce: config.coalesceGets, metrics: metrics)
+      timeoutMs: config.upstreamTimeoutMs, retry: config.retry, coalesce: config.coalesceGets,
+      metrics: metrics)
     breaker = BreakerGuard(settings: config.breaker, loop: loop, logger: logger, metrics: metrics)
   }
 }

@@ -13,7 +13,9 @@ public final class ServiceMetrics {
   private let shortCircuited: Counter
   private let lateOutcomes: Counter
 
-  private static let latencyBuckets: [Duration] = [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000].map {
+  private static let latencyBuckets: [Duration] = [
+    1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000,
+  ].map {
     .milliseconds($0)
   }
 
@@ -21,19 +23,29 @@ public final class ServiceMetrics {
     let registry = self.registry
     breakerState = Dictionary(
       uniqueKeysWithValues: [BreakerState.closed, .open, .halfOpen].map {
-        ($0, registry.makeGauge(descriptor: Self.name("breaker_state", "", "1 for the breaker's current state"), labels: [("state", $0.rawValue)]))
+        (
+          $0,
+          registry.makeGauge(
+            descriptor: Self.name("breaker_state", "", "1 for the breaker's current state"),
+            labels: [("state", $0.rawValue)])
+        )
       })
     shortCircuited = registry.makeCounter(
-      descriptor: Self.name("breaker_short_circuited", "total", "requests answered 503 circuit_open without an upstream call"),
+      descriptor: Self.name(
+        "breaker_short_circuited", "total",
+        "requests answered 503 circuit_open without an upstream call"),
       labels: [])
     lateOutcomes = registry.makeCounter(
-      descriptor: Self.name("breaker_late_outcomes", "total", "outcomes that arrived after the breaker had moved on"),
+      descriptor: Self.name(
+        "breaker_late_outcomes", "total", "outcomes that arrived after the breaker had moved on"),
       labels: [])
     setBreakerState(.closed)
   }
 
-  private static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
-    MetricNameDescriptor(namespace: "event_service", metricName: metric, unitName: unit, helpText: help)
+  private static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor
+  {
+    MetricNameDescriptor(
+      namespace: "event_service", metricName: metric, unitName: unit, helpText: help)
   }
 
   public func recordRequest(route: String, status: Int, nanoseconds: Int64) {
@@ -62,7 +74,8 @@ public final class ServiceMetrics {
       upstream[key]
       ?? cache(&upstream, key) {
         registry.makeCounter(
-          descriptor: Self.name("upstream_requests", "total", "upstream attempts by route and outcome"),
+          descriptor: Self.name(
+            "upstream_requests", "total", "upstream attempts by route and outcome"),
           labels: [("route", route), ("outcome", outcome)])
       }
     counter.increment()

@@ -16,12 +16,15 @@ public final class UpstreamClient {
   private var shared: [String: UpstreamFetch] = [:]
 
   public init(
-    loop: EventLoop, address: UpstreamAddress, maxConnections: Int, timeoutMs: Int64, retry: RetryBackoff,
-    coalesce: Bool, metrics: ServiceMetrics, random: any RandomNumberGenerator = SystemRandomNumberGenerator()
+    loop: EventLoop, address: UpstreamAddress, maxConnections: Int, timeoutMs: Int64,
+    retry: RetryBackoff,
+    coalesce: Bool, metrics: ServiceMetrics,
+    random: any RandomNumberGenerator = SystemRandomNumberGenerator()
   ) {
     self.loop = loop
     http = HTTPClient(
-      loop: loop, host: address.host, port: address.port, maxConnections: maxConnections, timeoutMs: timeoutMs)
+      loop: loop, host: address.host, port: address.port, maxConnections: maxConnections,
+      timeoutMs: timeoutMs)
     self.retry = retry
     self.coalesce = coalesce
     self.metrics = metrics
@@ -38,30 +41,40 @@ public final class UpstreamClient {
     get(.getEvents, path: "/getEvents", completion)
   }
 
-  public func getUser(id: String, _ completion: @escaping (UpstreamResult) -> Void) -> UpstreamHandle {
+  public func getUser(id: String, _ completion: @escaping (UpstreamResult) -> Void)
+    -> UpstreamHandle
+  {
     get(.getUserById, path: "/getUserById/" + Self.encodeSegment(id), completion)
   }
 
-  public func getEvent(id: String, _ completion: @escaping (UpstreamResult) -> Void) -> UpstreamHandle {
+  public func getEvent(id: String, _ completion: @escaping (UpstreamResult) -> Void)
+    -> UpstreamHandle
+  {
     get(.getEventById, path: "/getEventById/" + Self.encodeSegment(id), completion)
   }
 
   /// Sends the event once, on a fresh connection (never a keep-alive one the
   /// upstream may have closed: a failure it never saw must not count).
   @discardableResult
-  public func addEvent(_ body: [UInt8], _ completion: @escaping (UpstreamResult) -> Void) -> ClientCall {
+  public func addEvent(_ body: [UInt8], _ completion: @escaping (UpstreamResult) -> Void)
+    -> ClientCall
+  {
     let request = ClientRequest(
-      method: .post, path: "/addEvent", headers: [("Content-Type", "application/json")], body: body, idempotent: false)
+      method: .post, path: "/addEvent", headers: [("Content-Type", "application/json")], body: body,
+      idempotent: false)
     return http.send(request) { [metrics] result in
       let classified = UpstreamResult(result)
-      metrics.recordUpstream(route: UpstreamRoute.addEvent.rawValue, outcome: classified.metricOutcome)
+      metrics.recordUpstream(
+        route: UpstreamRoute.addEvent.rawValue, outcome: classified.metricOutcome)
       completion(classified)
     }
   }
 
   // MARK: - GET with retries and coalescing
 
-  private func get(_ route: UpstreamRoute, path: String, _ completion: @escaping (UpstreamResult) -> Void) -> UpstreamHandle {
+  private func get(
+    _ route: UpstreamRoute, path: String, _ completion: @escaping (UpstreamResult) -> Void
+  ) -> UpstreamHandle {
     if coalesce, let fetch = shared[path] { return fetch.join(completion) }
     let fetch = UpstreamFetch(key: path) { [weak self] fetch in self?.forget(fetch) }
     if coalesce { shared[path] = fetch }
@@ -73,12 +86,15 @@ public final class UpstreamClient {
   private func attempt(_ fetch: UpstreamFetch, route: UpstreamRoute) {
     fetch.retryWork = nil
     // The closures hold the fetch until its call or retry ends or is cancelled.
-    fetch.call = http.send(ClientRequest(method: .get, path: fetch.key)) { [weak self, fetch] result in
+    fetch.call = http.send(ClientRequest(method: .get, path: fetch.key)) {
+      [weak self, fetch] result in
       guard let self else { return }
       fetch.call = nil
       let classified = UpstreamResult(result)
       self.metrics.recordUpstream(route: route.rawValue, outcome: classified.metricOutcome)
-      if case .failure = classified, let delay = self.retry.delayMs(attempt: fetch.attempt, using: &self.random) {
+      if case .failure = classified,
+        let delay = self.retry.delayMs(attempt: fetch.attempt, using: &self.random)
+      {
         fetch.attempt += 1
         fetch.retryWork = self.loop.schedule(afterMs: delay) { [weak self, fetch] in
           guard let self else { return }
@@ -100,7 +116,8 @@ public final class UpstreamClient {
     var out = ""
     for byte in text.utf8 {
       switch byte {
-      case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+      case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+        UInt8(ascii: "0")...UInt8(ascii: "9"),
         UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
         out.unicodeScalars.append(Unicode.Scalar(byte))
       default:

@@ -15,8 +15,10 @@ public enum UpstreamResult: Sendable {
 
   init(_ result: Result<ClientResponse, ClientFailure>) {
     switch result {
-    case .success(let response) where (200..<300).contains(response.status): self = .success(response)
-    case .success(let response) where (400..<500).contains(response.status): self = .answer(response)
+    case .success(let response) where (200..<300).contains(response.status):
+      self = .success(response)
+    case .success(let response) where (400..<500).contains(response.status):
+      self = .answer(response)
     case .success(let response): self = .failure(.status(response.status))
     case .failure(let failure): self = .failure(.transport(failure))
     }

@@ -56,7 +56,12 @@ final class BackgroundLoop: Sendable {
   var ports: [Int] { shared.state.withLock { $0.ports } }
 
   func stop() {
-    guard let wake = shared.state.withLock({ state in defer { state.wake = nil }; return state.wake }) else { return }
+    guard
+      let wake = shared.state.withLock({ state in
+        defer { state.wake = nil }
+        return state.wake
+      })
+    else { return }
     wake.wake()
     finished.wait()
   }

@@ -37,7 +37,8 @@ struct ServiceStack {
   }
 
   /// Service plus embedded mock; the tally counts mock requests by route.
-  static func withMock(_ configure: (inout ServiceConfig) -> Void = { _ in }) throws -> ServiceStack {
+  static func withMock(_ configure: (inout ServiceConfig) -> Void = { _ in }) throws -> ServiceStack
+  {
     var config = testConfig()
     configure(&config)
     let settings = config
@@ -47,11 +48,15 @@ struct ServiceStack {
       app.mock?.onRequest = { route in tally.add(route.rawValue) }
       return (app, [app.port, app.mock?.port ?? 0])
     }
-    return ServiceStack(background: background, servicePort: background.ports[0], upstreamPort: background.ports[1], upstreamRequests: tally)
+    return ServiceStack(
+      background: background, servicePort: background.ports[0], upstreamPort: background.ports[1],
+      upstreamRequests: tally)
   }
 
   /// Service in front of a scripted upstream; the tally counts requests by "METHOD path".
-  static func withScript(_ configure: (inout ServiceConfig) -> Void = { _ in }, script: @escaping Script) throws -> ServiceStack {
+  static func withScript(
+    _ configure: (inout ServiceConfig) -> Void = { _ in }, script: @escaping Script
+  ) throws -> ServiceStack {
     var config = testConfig()
     config.mock.enabled = false
     configure(&config)
@@ -63,7 +68,13 @@ struct ServiceStack {
         tally.add("\(method) \(request.path)")
         let reply = script(method, request.path, request.body)
         let answer = {
-          if reply.drop { request.drop() } else { request.respond(status: reply.status, headers: [("Content-Type", "application/json")], body: Array(reply.body.utf8)) }
+          if reply.drop {
+            request.drop()
+          } else {
+            request.respond(
+              status: reply.status, headers: [("Content-Type", "application/json")],
+              body: Array(reply.body.utf8))
+          }
         }
         if reply.delayMs > 0 { loop.schedule(afterMs: reply.delayMs, answer) } else { answer() }
       }
@@ -72,14 +83,18 @@ struct ServiceStack {
       let app = try ServiceApp(loop: loop, config: serviceConfig, logger: testLogger(settings))
       return ((upstream, app), [app.port, upstream.port])
     }
-    return ServiceStack(background: background, servicePort: background.ports[0], upstreamPort: background.ports[1], upstreamRequests: tally)
+    return ServiceStack(
+      background: background, servicePort: background.ports[0], upstreamPort: background.ports[1],
+      upstreamRequests: tally)
   }
 
   static func testLogger(_ config: ServiceConfig) -> Logger {
     Logger(label: "test") { _ in LogfmtHandler(level: config.logLevel) }
   }
 
-  func send(_ request: TestRequest) throws -> TestResponse { try TestHTTP.send(request, port: servicePort) }
+  func send(_ request: TestRequest) throws -> TestResponse {
+    try TestHTTP.send(request, port: servicePort)
+  }
 
   func get(_ path: String) throws -> TestResponse { try send(.get(path)) }
 
@@ -87,7 +102,9 @@ struct ServiceStack {
     try send(.postJSON("/addEvent", body, contentType: contentType))
   }
 
-  func sendAll(_ requests: [TestRequest]) throws -> [TestResponse] { try TestHTTP.sendAll(requests, port: servicePort) }
+  func sendAll(_ requests: [TestRequest]) throws -> [TestResponse] {
+    try TestHTTP.sendAll(requests, port: servicePort)
+  }
 
   func stop() { background.stop() }
 }

@@ -30,9 +30,12 @@ struct TestRequest {
     TestRequest(method: "GET", path: path, headers: headers)
   }
 
-  static func postJSON(_ path: String, _ body: String, contentType: String? = "application/json") -> TestRequest {
+  static func postJSON(_ path: String, _ body: String, contentType: String? = "application/json")
+    -> TestRequest
+  {
     TestRequest(
-      method: "POST", path: path, headers: contentType.map { [("Content-Type", $0)] } ?? [], body: Array(body.utf8))
+      method: "POST", path: path, headers: contentType.map { [("Content-Type", $0)] } ?? [],
+      body: Array(body.utf8))
   }
 }
 
@@ -57,13 +60,16 @@ enum TestHTTP {
     address.sin_port = in_port_t(UInt16(port).bigEndian)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
     let connected = withUnsafePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+      }
     }
     guard connected == 0 else {
       close(fd)
       throw TestFailure("connect to \(port): errno \(errno)")
     }
-    var head = "\(request.method) \(request.path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
+    var head =
+      "\(request.method) \(request.path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
     for (name, value) in request.headers { head += "\(name): \(value)\r\n" }
     if let body = request.body { head += "Content-Length: \(body.count)\r\n" }
     head += "\r\n"
@@ -99,12 +105,18 @@ enum TestHTTP {
     guard let end = data.firstRange(of: separator) else {
       throw TestFailure("no complete response head in \(data.count) bytes")
     }
-    let head = String(decoding: data[..<end.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
+    let head = String(decoding: data[..<end.lowerBound], as: UTF8.self).components(
+      separatedBy: "\r\n")
     let statusParts = head[0].split(separator: " ")
-    guard statusParts.count >= 2, let status = Int(statusParts[1]) else { throw TestFailure("bad status line \(head[0])") }
+    guard statusParts.count >= 2, let status = Int(statusParts[1]) else {
+      throw TestFailure("bad status line \(head[0])")
+    }
     let headers = head.dropFirst().compactMap { line -> (String, String)? in
       guard let colon = line.firstIndex(of: ":") else { return nil }
-      return (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+      return (
+        String(line[..<colon]),
+        line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+      )
     }
     return TestResponse(status: status, headers: headers, body: Array(data[end.upperBound...]))
   }

@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+
+@testable import EventService
+
+@Suite("config.json and environment overrides")
+struct ConfigTests {
+  private func load(_ json: String?, env: [String: String] = [:], path: String? = nil)
+    throws(ConfigError) -> ServiceConfig
+  {
+    try ServiceConfig.load(path: path, environment: env) { _ in json.map { Array($0.utf8) } }
+  }
+
+  private func problem(_ json: String?, env: [String: String] = [:]) -> ConfigError? {
+    do {
+      _ = try load(json, env: env)
+      return nil
+    } catch { return error }
+  }
+
+  @Test func missingFileMeansDefaults() throws {
+    let config = try load(nil)
+    #expect(config.port == 3000)
+    #expect(config.host == "127.0.0.1")
+    #expect(config.apiBase == UpstreamAddress(host: "127.0.0.1", port: 3001))
+    #expect(config.breaker.failureThreshold == 3)
+    #expect(config.breaker.failureWindowMs == 30_000)
+    #expect(config.breaker.backoffMs == 5_000)
+    #expect(config.retry.retries == 2)
+    #expect(
+      config.mock.enabled && config.mock.port == 3001 && config.mock.okCount == 5
+        && config.mock.failCount == 10)
+    #expect(config.mock.eventDelayMs == 500 && config.mock.errorRate == 0.05)
+  }
+
+  @Test func theRepositoryConfigHoldsEveryKeyWithItsDefault() throws {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+      "../../config.json")
+    let bytes = try [UInt8](Data(contentsOf: url))
+    let fromFile = try ServiceConfig.load(path: url.path, environment: [:]) { _ in bytes }
+    let defaults = try load(nil)
+    #expect(
+      fromFile.port == defaults.port && fromFile.breaker == defaults.breaker
+        && fromFile.retry == defaults.retry)
+    #expect(fromFile.mock == defaults.mock && fromFile.maxBodyBytes == defaults.maxBodyBytes)
+  }
+
+  @Test func fileValuesAndEnvironmentOverrides() throws {
+    let json =
+      #"{"PORT": 4000, "BACKOFF_MS": 200, "MOCK": {"PORT": 4001, "EXTRA_USERS": [{"id": "big", "events": 3}]}}"#
+    let config = try load(
+      json,
+      env: [
+        "PORT": "5000", "HOST": "0.0.0.0", "COALESCE_GETS": "false", "MOCK": #"{"OK_COUNT": 1}"#,
+      ])
+    #expect(config.port == 5000)
+    #expect(config.host == "0.0.0.0")
+    #expect(config.coalesceGets == false)
+    #expect(config.breaker.backoffMs == 200)
+    #expect(config.mock.port == 4001)
+    #expect(config.mock.okCount == 1)
+    #expect(config.mock.extraUsers == [.init(id: "big", events: 3)])
+  }
+
+  @Test func apiBaseAcceptsNamesAndIPv6() throws {
+    #expect(
+      try load(#"{"API_BASE": "http://localhost:8080/"}"#).apiBase
+        == UpstreamAddress(host: "localhost", port: 8080))
+    #expect(
+      try load(#"{"API_BASE": "http://[::1]:9"}"#).apiBase == UpstreamAddress(host: "::1", port: 9))
+    #expect(try load(#"{"API_BASE": "http://events.internal"}"#).apiBase.port == 80)
+  }
+
+  @Test(arguments: [
+    (#"{"PORT": "abc"}"#, "PORT"), (#"{"PORT": 70000}"#, "PORT"),
+    (#"{"BACKOFF_MS": -1}"#, "BACKOFF_MS"),
+    (#"{"FAILURE_WINDOW_MS": 1.5}"#, "FAILURE_WINDOW_MS"),
+    (#"{"API_BASE": "https://x:1"}"#, "API_BASE"),
+    (#"{"API_BASE": "ftp://x"}"#, "API_BASE"), (#"{"API_BASE": "http://x:1/path"}"#, "API_BASE"),
+    (#"{"LOG_LEVEL": "loud"}"#, "LOG_LEVEL"), (#"{"COALESCE_GETS": "yes"}"#, "COALESCE_GETS"),
+    (#"{"PROT": 1}"#, "PROT"), (#"{"MOCK": {"ERROR_RATE": 2}}"#, "MOCK.ERROR_RATE"),
+    (#"{"MOCK": {"EXTRA_USERS": [{"id": "x"}]}}"#, "MOCK.EXTRA_USERS[0]"),
+    (#"{"MOCK": {"PORTT": 1}}"#, "MOCK.PORTT"),
+    (#"{"MOCK": 3}"#, "MOCK"), (#"{"BACKOFF_MS": 5000, "BACKOFF_MAX_MS": 10}"#, "BACKOFF_MAX_MS"),
+    (#"{"RETRY_BASE_MS": -5}"#, "RETRY_BASE_MS"), ("not json", "config.json"), ("[1]", "config"),
+  ])
+  func badValuesNameTheKey(json: String, key: String) {
+    #expect(problem(json)?.key == key)
+  }
+
+  @Test func badEnvironmentValueNamesTheKey() {
+    #expect(problem(nil, env: ["UPSTREAM_TIMEOUT_MS": "-3"])?.key == "UPSTREAM_TIMEOUT_MS")
+    #expect(problem(nil, env: ["GET_RETRIES": "two"])?.key == "GET_RETRIES")
+  }
+
+  @Test func anExplicitPathMustExist() {
+    do {
+      _ = try load(nil, path: "/nonexistent.json")
+      Issue.record("expected an error")
+    } catch {
+      #expect(error.key == "/nonexistent.json")
+    }
+  }
+}
