@@ -65,7 +65,12 @@ public final class HTTPServer {
     // evhttp listens with a backlog of 128; a burst of more connections (a
     // fan-out of hundreds) would have SYNs dropped and retried a second later.
     // A second listen() on Linux just raises the backlog (capped by somaxconn).
-    listen(evhttp_bound_socket_get_fd(bound), 4096)
+    let fd = evhttp_bound_socket_get_fd(bound)
+    listen(fd, 4096)
+    // Replies go out whole; Nagle plus delayed ACKs would hold back the tail of
+    // a large reply for 40 ms. Accepted sockets inherit this on Linux.
+    var on: Int32 = 1
+    setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
     evhttp_set_gencb(
       http,
       { raw, arg in
