@@ -10,6 +10,7 @@ public final class ServiceApp {
   public let mock: MockUpstream?
   private var requestIDs: RequestIDSource
   private var drainDeadline: ScheduledWork?
+  private var isShuttingDown = false
 
   public init(loop: EventLoop, config: ServiceConfig, logger: Logger) throws {
     var upstreamAddress = config.apiBase
@@ -61,6 +62,8 @@ public final class ServiceApp {
   /// Graceful stop: refuse new connections, let requests in flight finish
   /// (at most `SHUTDOWN_GRACE_MS`), close upstream connections, then `done`.
   public func shutdown(_ done: @escaping () -> Void) {
+    guard !isShuttingDown else { return }
+    isShuttingDown = true
     context.logger.info(
       "shutting down", metadata: ["in_flight": .stringConvertible(server.inFlight)])
     var finished = false

@@ -36,16 +36,15 @@ struct EventServiceCommand: ParsableCommand {
       logger.error("cannot start", metadata: ["error": .string("\(error)")])
       throw ExitCode(1)
     }
-    var watchers: [SignalWatcher] = []
-    for signal in [SIGTERM, SIGINT] {
-      watchers.append(
-        SignalWatcher(loop: loop, signal: signal) { number in
-          logger.info("signal received", metadata: ["signal": .stringConvertible(number)])
-          for watcher in watchers { watcher.cancel() }
-          app.shutdown { loop.stop() }
-        })
+    let onSignal = { [weak app] (number: Int32) in
+      logger.info("signal received", metadata: ["signal": .stringConvertible(number)])
+      app?.shutdown { loop.stop() }
+    }
+    var watchers = [SIGTERM, SIGINT].map {
+      SignalWatcher(loop: loop, signal: $0, handler: onSignal)
     }
     loop.run()
-    withExtendedLifetime((app, watchers)) {}
+    watchers.removeAll()
+    withExtendedLifetime(app) {}
   }
 }
