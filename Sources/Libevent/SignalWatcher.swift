@@ -19,6 +19,12 @@ public final class SignalWatcher {
         withExtendedLifetime(watcher) { watcher.handler(Int32(fd)) }
       }, arg)
     event_add(event, nil)
+    // The signal mask survives exec: a parent that runs with the signal blocked
+    // (libdispatch worker threads do) would otherwise leave it pending forever.
+    var set = sigset_t()
+    sigemptyset(&set)
+    sigaddset(&set, number)
+    pthread_sigmask(SIG_UNBLOCK, &set, nil)
   }
 
   deinit { event_free(event) }

@@ -33,3 +33,56 @@ struct ExecutableTests {
     #expect(output.contains("FAILURE_THRESHOLD"))
   }
 }
+
+extension ExecutableTests {
+  /// SIGTERM: the listener closes at once, the request in flight still gets
+  /// its answer, and the process exits 0.
+  @Test func sigtermDrainsInFlightRequestsAndExitsZero() throws {
+    guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+      Issue.record("event-service not built next to the tests at \(binary.path)")
+      return
+    }
+    let process = Process()
+    process.executableURL = binary
+    process.environment = [
+      "PORT": "0", "LOG_LEVEL": "info", "MOCK": #"{"PORT": 0, "EVENT_DELAY_MS": 400}"#,
+      "SHUTDOWN_GRACE_MS": "5000",
+    ]
+    process.currentDirectoryURL = FileManager.default.temporaryDirectory
+    let stdout = Pipe()
+    process.standardOutput = stdout
+    process.standardError = Pipe()
+    try process.run()
+    defer { if process.isRunning { process.terminate() } }
+
+    var log = ""
+    var port: Int?
+    let started = Date()
+    while port == nil && Date().timeIntervalSince(started) < 10 {
+      let chunk = stdout.fileHandleForReading.availableData
+      if chunk.isEmpty { break }
+      log += String(decoding: chunk, as: UTF8.self)
+      if let line = log.split(separator: "\n").first(where: {
+        $0.contains("event service listening")
+      }),
+        let address = line.split(separator: " ").first(where: { $0.hasPrefix("address=") })
+      {
+        port = Int(address.split(separator: ":").last ?? "")
+      }
+    }
+    let servicePort = try #require(port, "no listening line in: \(log)")
+
+    let inFlight = try TestHTTP.open(.get("/getEventsByUserId/1"), port: servicePort)
+    usleep(100_000)
+    process.terminate()
+    usleep(100_000)
+    #expect(throws: TestFailure.self) { _ = try TestHTTP.open(.get("/health"), port: servicePort) }
+    let response = try TestHTTP.receive(on: inFlight)
+    #expect(response.status == 200)
+    #expect(response.json?.arrayValue?.count == 2)
+    #expect(response.header("Connection") == "close")
+    process.waitUntilExit()
+    #expect(process.terminationStatus == 0)
+    #expect(process.terminationReason == .exit)
+  }
+}

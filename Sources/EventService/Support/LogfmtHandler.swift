@@ -1,5 +1,6 @@
 import Glibc
 import Logging
+import MiniJSON
 
 /// Writes one logfmt line per record to stdout with a single `write(2)`, so
 /// every line is flushed as it is written, whether stdout is a tty, a file or
@@ -44,25 +45,13 @@ public struct LogfmtHandler: LogHandler {
     appendValue(value.description, to: &line)
   }
 
-  /// Bare when it is a plain token, else quoted with `"` and `\` escaped.
+  /// Bare when it is a plain token, else a JSON string literal (quotes,
+  /// backslashes and control characters escaped), which logfmt readers accept.
   private static func appendValue(_ value: String, to line: inout String) {
     let plain =
       !value.isEmpty
       && value.utf8.allSatisfy { $0 > 0x20 && $0 != 0x22 && $0 != 0x3D && $0 != 0x5C && $0 < 0x7F }
-    if plain {
-      line += value
-      return
-    }
-    line += "\""
-    for scalar in value.unicodeScalars {
-      switch scalar {
-      case "\"": line += "\\\""
-      case "\\": line += "\\\\"
-      case "\n": line += "\\n"
-      default: line.unicodeScalars.append(scalar)
-      }
-    }
-    line += "\""
+    if plain { line += value } else { JSONValue.writeString(value, into: &line) }
   }
 
   /// UTC, millisecond precision, without Foundation's formatter cost.

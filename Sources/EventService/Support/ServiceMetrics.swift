@@ -49,15 +49,11 @@ public final class ServiceMetrics {
   }
 
   public func recordRequest(route: String, status: Int, nanoseconds: Int64) {
-    let key = "\(route) \(status)"
-    let counter =
-      requests[key]
-      ?? cache(&requests, key) {
-        registry.makeCounter(
-          descriptor: Self.name("http_requests", "total", "requests by route and status"),
-          labels: [("route", route), ("status", String(status))])
-      }
-    counter.increment()
+    counter(
+      &requests, "http_requests", "requests by route and status",
+      [("route", route), ("status", String(status))]
+    )
+    .increment()
     let histogram =
       latencies[route]
       ?? cache(&latencies, route) {
@@ -69,28 +65,16 @@ public final class ServiceMetrics {
   }
 
   public func recordUpstream(route: String, outcome: String) {
-    let key = "\(route) \(outcome)"
-    let counter =
-      upstream[key]
-      ?? cache(&upstream, key) {
-        registry.makeCounter(
-          descriptor: Self.name(
-            "upstream_requests", "total", "upstream attempts by route and outcome"),
-          labels: [("route", route), ("outcome", outcome)])
-      }
-    counter.increment()
+    counter(
+      &upstream, "upstream_requests", "upstream attempts by route and outcome",
+      [("route", route), ("outcome", outcome)]
+    )
+    .increment()
   }
 
   public func recordTransition(_ transition: BreakerTransition) {
-    let key = "\(transition.from.rawValue) \(transition.to.rawValue)"
-    let counter =
-      transitions[key]
-      ?? cache(&transitions, key) {
-        registry.makeCounter(
-          descriptor: Self.name("breaker_transitions", "total", "breaker transitions"),
-          labels: [("from", transition.from.rawValue), ("to", transition.to.rawValue)])
-      }
-    counter.increment()
+    let labels = [("from", transition.from.rawValue), ("to", transition.to.rawValue)]
+    counter(&transitions, "breaker_transitions", "breaker transitions", labels).increment()
     setBreakerState(transition.to)
   }
 
@@ -102,6 +86,17 @@ public final class ServiceMetrics {
 
   private func setBreakerState(_ state: BreakerState) {
     for (candidate, gauge) in breakerState { gauge.set(to: candidate == state ? 1.0 : 0.0) }
+  }
+
+  /// The counter for these labels, made on first use.
+  private func counter(
+    _ table: inout [String: Counter], _ metric: String, _ help: String, _ labels: [(String, String)]
+  ) -> Counter {
+    let key = labels.map(\.1).joined(separator: " ")
+    return table[key]
+      ?? cache(&table, key) {
+        registry.makeCounter(descriptor: Self.name(metric, "total", help), labels: labels)
+      }
   }
 
   private func cache<T>(_ table: inout [String: T], _ key: String, make: () -> T) -> T {
