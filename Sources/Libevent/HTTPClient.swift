@@ -104,7 +104,15 @@ public final class HTTPClient {
 
   // MARK: - Dispatch
 
+  private var isPumping = false
+
+  /// Hands waiting calls to free connections, in order. Not re-entered: a
+  /// call that completes inside `dispatch` leaves the rest to this loop
+  /// instead of recursing once per queued call.
   private func pump() {
+    guard !isPumping else { return }
+    isPumping = true
+    defer { isPumping = false }
     while let call = waiting.first, let connection = connection(for: call.request) {
       waiting.removeFirst()
       dispatch(call, on: connection)
@@ -116,6 +124,10 @@ public final class HTTPClient {
   private func connection(for request: ClientRequest) -> PooledConnection? {
     if request.idempotent, let warm = idleWarm.popLast() { return warm }
     if let cold = idleCold.popLast() { return cold }
+    // A "warm" idle connection whose socket the server has since closed is cold.
+    if !request.idempotent, let index = idleWarm.lastIndex(where: { !$0.isWarm }) {
+      return idleWarm.remove(at: index)
+    }
     if openConnections < maxConnections { return makeConnection() }
     if !request.idempotent, let warm = idleWarm.popLast() {
       retired.append(warm)

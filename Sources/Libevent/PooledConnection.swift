@@ -25,6 +25,7 @@ final class PooledConnection {
     evhttp_connection_set_timeout_tv(evcon, &tv)
     evhttp_connection_set_retries(evcon, 0)
     evhttp_connection_set_max_body_size(evcon, 64 << 20)
+    evhttp_connection_set_max_headers_size(evcon, 64 << 10)
     evhttp_connection_set_closecb(
       evcon,
       { _, arg in

@@ -65,6 +65,19 @@ struct ReadEndpointsTests {
     #expect(response.json?["message"]?.stringValue?.contains("refused") == true)
   }
 
+  /// A host name is resolved through evdns (the hosts file), never a blocking lookup.
+  @Test func upstreamByHostName() throws {
+    let stack = try ServiceStack.withScript {
+      $0.apiBase.host = "localhost"
+    } script: { _, _, _ in
+      ScriptedReply(body: "[]")
+    }
+    defer { stack.stop() }
+    let response = try stack.get("/getUsers")
+    #expect(response.status == 200)
+    #expect(stack.upstreamRequests["GET /getUsers"] == 1)
+  }
+
   @Test func healthShowsAClosedBreaker() throws {
     let stack = try ServiceStack.withMock()
     defer { stack.stop() }

@@ -79,7 +79,8 @@ struct ServiceStack {
         if reply.delayMs > 0 { loop.schedule(afterMs: reply.delayMs, answer) } else { answer() }
       }
       var serviceConfig = settings
-      serviceConfig.apiBase = UpstreamAddress(host: "127.0.0.1", port: upstream.port)
+      // The configured host (an IP or a name) with the scripted upstream's port.
+      serviceConfig.apiBase.port = upstream.port
       let app = try ServiceApp(loop: loop, config: serviceConfig, logger: testLogger(settings))
       return ((upstream, app), [app.port, upstream.port])
     }
