@@ -28,7 +28,7 @@ mkdir -p "$out"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "results: $out"
 
-PORT=$PORT LOG_LEVEL=warning API_BASE=http://127.0.0.1:$MOCK_PORT \
+PORT=$PORT LOG_LEVEL=${LOG_LEVEL:-warning} API_BASE=http://127.0.0.1:$MOCK_PORT \
   MOCK="{\"PORT\":$MOCK_PORT,\"ERROR_RATE\":0,\"EXTRA_USERS\":[{\"id\":\"u100\",\"events\":100},{\"id\":\"u1000\",\"events\":1000}]}" \
   taskset -c 0 .build/release/event-service >"$out/service.log" 2>&1 &
 pid=$!
