@@ -50,7 +50,8 @@ enum TestHTTP {
     return try sockets.map { try receive(on: $0) }
   }
 
-  static func open(_ request: TestRequest, port: Int) throws -> Int32 {
+  /// A connected TCP socket to 127.0.0.1:port; reads time out after 15 s.
+  static func connectSocket(port: Int) throws -> Int32 {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw TestFailure("socket: errno \(errno)") }
     var timeout = timeval(tv_sec: 15, tv_usec: 0)
@@ -68,6 +69,11 @@ enum TestHTTP {
       close(fd)
       throw TestFailure("connect to \(port): errno \(errno)")
     }
+    return fd
+  }
+
+  static func open(_ request: TestRequest, port: Int) throws -> Int32 {
+    let fd = try connectSocket(port: port)
     var head =
       "\(request.method) \(request.path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
     for (name, value) in request.headers { head += "\(name): \(value)\r\n" }
