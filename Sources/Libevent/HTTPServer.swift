@@ -20,6 +20,7 @@ public struct HTTPServerLimits: Sendable {
 public struct BindError: Error, CustomStringConvertible {
   public let host: String
   public let port: Int
+
   public var description: String { "cannot listen on \(host):\(port) (errno \(errno))" }
 }
 
@@ -39,6 +40,7 @@ public final class HTTPServer {
 
   public let port: Int
   public private(set) var inFlight = 0
+  private static let defaultContentType: StaticString = "application/json; charset=utf-8"
   public private(set) var isDraining = false
   private var onDrained: (() -> Void)?
 
@@ -54,7 +56,10 @@ public final class HTTPServer {
     evhttp_set_max_body_size(http, limits.maxBodyBytes)
     evhttp_set_max_headers_size(http, limits.maxHeadersBytes)
     evhttp_set_timeout(http, limits.timeoutSeconds)
-    evhttp_set_default_content_type(http, "application/json; charset=utf-8")
+    // libevent keeps this pointer (it does not copy the string), so it must
+    // outlive the server: a static string's storage lives as long as the binary.
+    evhttp_set_default_content_type(
+      http, UnsafeRawPointer(Self.defaultContentType.utf8Start).assumingMemoryBound(to: CChar.self))
     guard let bound = evhttp_bind_socket_with_handle(http, host, UInt16(clamping: port)) else {
       evhttp_free(http)
       evbuffer_free(replyBuffer)

@@ -52,7 +52,8 @@ final class EventsByUserHandler {
   private func fetchAll(_ ids: [String]) {
     order = ids
     launching = true
-    for id in Set(ids) where pending[id] == nil && !exchange.isAnswered {
+    var seen = Set<String>()
+    for id in ids where seen.insert(id).inserted && !exchange.isAnswered {
       exchange.upstreamCalls += 1
       pending[id] = context.upstream.getEvent(id: id) { [self] result in
         pending[id] = nil
