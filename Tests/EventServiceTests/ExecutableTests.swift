@@ -86,3 +86,42 @@ extension ExecutableTests {
     #expect(process.terminationReason == .exit)
   }
 }
+
+extension ExecutableTests {
+  /// `event-mock` alone, configured by flags.
+  @Test func eventMockServesTheSeedDataWithItsFlags() throws {
+    let mock = binary.deletingLastPathComponent().appendingPathComponent("event-mock")
+    guard FileManager.default.isExecutableFile(atPath: mock.path) else {
+      Issue.record("event-mock not built next to the tests at \(mock.path)")
+      return
+    }
+    let process = Process()
+    process.executableURL = mock
+    process.arguments = [
+      "--port", "0", "--event-delay-ms", "10", "--ok-count", "1", "--extra-user", "big:3",
+    ]
+    let stdout = Pipe()
+    process.standardOutput = stdout
+    try process.run()
+    defer {
+      process.terminate()
+      process.waitUntilExit()
+    }
+    let line = String(decoding: stdout.fileHandleForReading.availableData, as: UTF8.self)
+    let port = try #require(
+      Int(line.split(separator: ":").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""),
+      "\(line)")
+    #expect(
+      try TestHTTP.send(.get("/getUserById/1"), port: port).json?["events"]?.arrayValue?.count == 2)
+    #expect(
+      try TestHTTP.send(.get("/getUserById/big"), port: port).json?["events"]?.arrayValue?.count
+        == 3)
+    #expect(try TestHTTP.send(.get("/getEventById/big-event-2"), port: port).status == 200)
+    #expect(try TestHTTP.send(.get("/getUserById/nobody"), port: port).status == 404)
+    let event = #"{"id":"e1","name":"x","userId":1}"#
+    #expect(try TestHTTP.send(.postJSON("/addEvent", event), port: port).status == 200)
+    let failing = try TestHTTP.send(.postJSON("/addEvent", event), port: port)
+    #expect(failing.status == 503)
+    #expect(failing.json?["message"] == .string("Event API is experiencing high load"))
+  }
+}
