@@ -1,27 +1,30 @@
 import Foundation
 import Testing
 
-/// The real binary: a bad config stops it with status 2 and one line naming the key.
-@Suite("event-service binary")
+/// The real binaries, run as a user would run them.
+@Suite("event-service and event-mock binaries")
 struct ExecutableTests {
-  private var binary: URL {
-    // Test bundles and executables share the build products folder.
-    URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-      .appendingPathComponent("event-service")
+  /// A process for the built product `name` (test bundles and executables
+  /// share the build products folder), or nil with the test marked failed.
+  private func process(_ name: String, arguments: [String] = []) -> Process? {
+    let url = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+      .appendingPathComponent(name)
+    guard FileManager.default.isExecutableFile(atPath: url.path) else {
+      Issue.record("\(name) not built next to the tests at \(url.path)")
+      return nil
+    }
+    let process = Process()
+    process.executableURL = url
+    process.arguments = arguments
+    return process
   }
 
   @Test func badConfigExitsWithStatus2AndNamesTheKey() throws {
-    guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-      Issue.record("event-service not built next to the tests at \(binary.path)")
-      return
-    }
     let file = FileManager.default.temporaryDirectory.appendingPathComponent(
       "bad-config-\(getpid()).json")
     try Data(#"{"FAILURE_THRESHOLD": "three"}"#.utf8).write(to: file)
     defer { try? FileManager.default.removeItem(at: file) }
-    let process = Process()
-    process.executableURL = binary
-    process.arguments = ["--config", file.path]
+    guard let process = process("event-service", arguments: ["--config", file.path]) else { return }
     let stderr = Pipe()
     process.standardError = stderr
     process.standardOutput = Pipe()
@@ -38,12 +41,7 @@ extension ExecutableTests {
   /// SIGTERM: the listener closes at once, the request in flight still gets
   /// its answer, and the process exits 0.
   @Test func sigtermDrainsInFlightRequestsAndExitsZero() throws {
-    guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-      Issue.record("event-service not built next to the tests at \(binary.path)")
-      return
-    }
-    let process = Process()
-    process.executableURL = binary
+    guard let process = process("event-service") else { return }
     process.environment = [
       "PORT": "0", "LOG_LEVEL": "info", "MOCK": #"{"PORT": 0, "EVENT_DELAY_MS": 400}"#,
       "SHUTDOWN_GRACE_MS": "5000",
@@ -90,16 +88,10 @@ extension ExecutableTests {
 extension ExecutableTests {
   /// `event-mock` alone, configured by flags.
   @Test func eventMockServesTheSeedDataWithItsFlags() throws {
-    let mock = binary.deletingLastPathComponent().appendingPathComponent("event-mock")
-    guard FileManager.default.isExecutableFile(atPath: mock.path) else {
-      Issue.record("event-mock not built next to the tests at \(mock.path)")
-      return
-    }
-    let process = Process()
-    process.executableURL = mock
-    process.arguments = [
+    let flags = [
       "--port", "0", "--event-delay-ms", "10", "--ok-count", "1", "--extra-user", "big:3",
     ]
+    guard let process = process("event-mock", arguments: flags) else { return }
     let stdout = Pipe()
     process.standardOutput = stdout
     try process.run()
