@@ -24,6 +24,14 @@ public final class ServiceApp {
       logger.info(
         "mock upstream listening",
         metadata: ["address": .string("\(config.mock.host):\(mock.port)")])
+      if upstreamAddress.port != mock.port {
+        logger.warning(
+          "API_BASE does not point at the embedded mock",
+          metadata: [
+            "api_base": .string(upstreamAddress.description),
+            "mock_port": .stringConvertible(mock.port),
+          ])
+      }
     } else {
       mock = nil
     }
