@@ -47,11 +47,4 @@ static inline int CLibevent_bound_port(struct evhttp_bound_socket *handle) {
   return -1;
 }
 
-// Milliseconds on the monotonic clock; the service's single notion of "now".
-static inline int64_t CLibevent_monotonic_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 #endif

@@ -18,7 +18,7 @@ public final class EventLoop {
   deinit { event_base_free(base) }
 
   /// Milliseconds on the monotonic clock.
-  public var nowMs: Int64 { CLibevent_monotonic_ms() }
+  public var nowMs: Int64 { MonotonicClock.nowMs() }
 
   /// Runs until `stop()` or until nothing is left to wait for.
   public func run() { event_base_dispatch(base) }

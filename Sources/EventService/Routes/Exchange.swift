@@ -18,7 +18,7 @@ final class Exchange {
     self.id = id
     self.routeLabel = routeLabel
     self.context = context
-    startNs = DispatchFreeClock.nowNs()
+    startNs = MonotonicClock.nowNs()
   }
 
   var isAnswered: Bool { request.hasResponded }
@@ -46,7 +46,7 @@ final class Exchange {
     request.respond(
       status: status, headers: [("Content-Type", contentType), ("X-Request-Id", id)] + headers,
       body: body)
-    let elapsedNs = DispatchFreeClock.nowNs() - startNs
+    let elapsedNs = MonotonicClock.nowNs() - startNs
     context.metrics.recordRequest(route: routeLabel, status: status, nanoseconds: Int64(elapsedNs))
     context.logger.info(
       "request",
