@@ -49,6 +49,16 @@ public final class ServiceApp {
       [unowned self] request in
       self.handle(request)
     }
+    var lastWarningMs: Int64?
+    server.onAcceptPaused = { [context] error in
+      // At most one line a second while descriptors stay exhausted.
+      let now = context.loop.nowMs
+      if let last = lastWarningMs, now - last < 1_000 { return }
+      lastWarningMs = now
+      context.logger.warning(
+        "accept failed; pausing new connections for 100 ms",
+        metadata: ["errno": .stringConvertible(error)])
+    }
     logger.info(
       "event service listening",
       metadata: [

@@ -43,6 +43,9 @@ public final class HTTPServer {
   private static let defaultContentType: StaticString = "application/json; charset=utf-8"
   public private(set) var isDraining = false
   private var onDrained: (() -> Void)?
+  /// Called (with errno) when accept() fails, typically for lack of file
+  /// descriptors, and accepting pauses for 100 ms.
+  public var onAcceptPaused: ((Int32) -> Void)?
 
   public init(
     loop: EventLoop, host: String, port: Int, limits: HTTPServerLimits = .init(),
@@ -160,7 +163,9 @@ public final class HTTPServer {
   /// Out of file descriptors, evhttp's listener would retry accept() in a busy
   /// loop (LIBEVENT-NOTES §4): pause accepting for 100 ms instead.
   fileprivate func acceptFailed(listener: OpaquePointer) {
+    let error = errno
     evconnlistener_disable(listener)
+    if acceptRetryTimer?.isArmed != true { onAcceptPaused?(error) }
     if acceptRetryTimer == nil {
       acceptRetryTimer = LoopTimer(loop: loop) { [unowned self] in
         if let bound = self.bound { evconnlistener_enable(evhttp_bound_socket_get_listener(bound)) }

@@ -117,3 +117,75 @@ extension ExecutableTests {
     #expect(failing.json?["message"] == .string("Event API is experiencing high load"))
   }
 }
+
+extension ExecutableTests {
+  /// Out of file descriptors, the listener pauses instead of spinning on
+  /// accept(), says so once, and serves again when descriptors come back.
+  @Test func runningOutOfFileDescriptorsDoesNotStallTheService() throws {
+    guard FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit"),
+      let service = process("event-service")
+    else { return }
+    let wrapper = Process()
+    wrapper.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+    wrapper.arguments = ["--nofile=48:48", service.executableURL!.path]
+    wrapper.environment = ["PORT": "0", "LOG_LEVEL": "warning", "MOCK": #"{"ENABLED": false}"#]
+    wrapper.currentDirectoryURL = FileManager.default.temporaryDirectory
+    let stdout = Pipe()
+    wrapper.standardOutput = stdout
+    try wrapper.run()
+    var stopped = false
+    defer { if !stopped { wrapper.terminate() } }
+    // LOG_LEVEL warning hides the listening line: find the port from /proc.
+    var port: Int?
+    for _ in 0..<100 where port == nil {
+      usleep(20_000)
+      port = listeningPorts(of: wrapper.processIdentifier).first
+    }
+    let servicePort = try #require(port)
+    var held: [Int32] = []
+    for _ in 0..<80 {
+      if let fd = try? TestHTTP.connectSocket(port: servicePort) { held.append(fd) }
+    }
+    usleep(300_000)
+    let cpuBefore = cpuTicks(of: wrapper.processIdentifier)
+    usleep(500_000)
+    let cpuSpent = cpuTicks(of: wrapper.processIdentifier) - cpuBefore
+    #expect(cpuSpent < 20, "spent \(cpuSpent) ticks of CPU in 0.5 s while out of descriptors")
+    held.forEach { close($0) }
+    usleep(300_000)
+    #expect(try TestHTTP.send(.get("/health"), port: servicePort).status == 200)
+    wrapper.terminate()
+    wrapper.waitUntilExit()
+    stopped = true
+    let log = String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    #expect(log.contains("accept failed; pausing new connections"))
+  }
+
+  /// The TCP ports process `pid` listens on, from /proc/net/tcp.
+  private func listeningPorts(of pid: Int32) -> [Int] {
+    let fdDir = "/proc/\(pid)/fd"
+    let inodes = Set(
+      ((try? FileManager.default.contentsOfDirectory(atPath: fdDir)) ?? []).compactMap {
+        fd -> String? in
+        guard
+          let link = try? FileManager.default.destinationOfSymbolicLink(atPath: "\(fdDir)/\(fd)"),
+          link.hasPrefix("socket:[")
+        else { return nil }
+        return String(link.dropFirst(8).dropLast())
+      })
+    let table = (try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8)) ?? ""
+    return table.split(separator: "\n").dropFirst().compactMap { line in
+      let fields = line.split(separator: " ")
+      guard fields.count > 9, fields[3] == "0A", inodes.contains(String(fields[9])) else {
+        return nil
+      }
+      return Int(fields[1].split(separator: ":")[1], radix: 16)
+    }
+  }
+
+  private func cpuTicks(of pid: Int32) -> Int {
+    let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+    let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+    return fields.count > 12 ? (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0) : 0
+  }
+}
