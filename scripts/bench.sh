@@ -11,6 +11,8 @@
 #   health  GET /health (no upstream): the service's own per-request cost
 #   users   GET /getUsers (one upstream call per request, pooled keep-alive)
 #   events  GET /getEventsByUserId/1 (two 500 ms event fetches, coalesced)
+#   addevent POST /addEvent against the default mock cycle: once the breaker
+#           is OPEN nearly every answer is an immediate 503 circuit_open
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/ensure-deps.sh wrk curl bc
@@ -20,7 +22,7 @@ DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-64}
 PORT=${BENCH_PORT:-3100}
 MOCK_PORT=${BENCH_MOCK_PORT:-3101}
-SECTIONS=${*:-fanout health users events}
+SECTIONS=${*:-fanout health users events addevent}
 mkdir -p bench-results
 out=bench-results/$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$out"
@@ -51,15 +53,17 @@ for section in $SECTIONS; do
     done
     echo "  service RSS now $(( $(rss_kib VmRSS) / 1024 )) MiB, peak $(( $(rss_kib VmHWM) / 1024 )) MiB"
     ;;
-  health | users | events)
+  health | users | events | addevent)
+    script=()
     case $section in
       health) path=/health ;;
       users) path=/getUsers ;;
       events) path=/getEventsByUserId/1 ;;
+      addevent) path=/addEvent; script=(-s scripts/bench-addevent.lua) ;;
     esac
-    taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d2s "http://127.0.0.1:$PORT$path" >/dev/null
+    taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d2s "${script[@]}" "http://127.0.0.1:$PORT$path" >/dev/null
     before=$(cpu_ticks)
-    taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "http://127.0.0.1:$PORT$path" >"$out/$section.txt"
+    taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "${script[@]}" "http://127.0.0.1:$PORT$path" >"$out/$section.txt"
     after=$(cpu_ticks)
     requests=$(awk '/requests in/ {print $1}' "$out/$section.txt")
     rps=$(awk '/Requests\/sec/ {print $2}' "$out/$section.txt")
