@@ -74,14 +74,19 @@ public final class HTTPClient {
     waiting.removeAll()
     let inFlight = busy.values
     busy.removeAll()
+    // Settle every context first, then run completions: a completion may
+    // cancel other calls, which must find them already finished.
+    var failed: [ClientCall] = []
     for connection in inFlight {
       guard let call = connection.current else { continue }
       connection.current = nil
+      call.state = .finished
       connection.freeNow()
       Unmanaged.passUnretained(call).release()
-      call.finish(.failure(.closed))
+      failed.append(call)
     }
-    for call in queued { call.finish(.failure(.closed)) }
+    for call in queued { call.state = .finished }
+    for call in failed + queued { call.finish(.failure(.closed)) }
     idleWarm.removeAll()
     idleCold.removeAll()
     retired.removeAll()
