@@ -36,11 +36,6 @@ public final class ClientCall {
     client?.cancel(self)
   }
 
-  public var isFinished: Bool {
-    if case .finished = state { return true }
-    return false
-  }
-
   func finish(_ result: Result<ClientResponse, ClientFailure>) {
     state = .finished
     let completion = self.completion

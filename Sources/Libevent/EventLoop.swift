@@ -26,10 +26,6 @@ public final class EventLoop {
   /// Ends `run()` after the callbacks of the current iteration.
   public func stop() { event_base_loopexit(base, nil) }
 
-  /// Runs one iteration without blocking; tests use it to drain pending work.
-  @discardableResult
-  public func runNonBlocking() -> Int32 { event_base_loop(base, EVLOOP_NONBLOCK) }
-
   /// SIGPIPE ignored (libevent writes with plain `write`) and libevent's own
   /// messages routed to stderr in our log shape; both once per process.
   private static let installProcessDefaults: Void = {

@@ -177,6 +177,8 @@ public final class HTTPClient {
     if evhttp_make_request(connection.evcon, raw, call.request.method.command, call.request.path)
       != 0
     {
+      // libevent returns -1 with the request unqueued and not freed (a failed
+      // connect setup); it is ours to free, and the context ours to release.
       evhttp_request_free(raw)
       Unmanaged.passUnretained(call).release()
       release(connection)

@@ -72,6 +72,4 @@ public final class ScheduledWork {
     timer?.cancel()
     _ = take()
   }
-
-  public var isPending: Bool { body != nil }
 }

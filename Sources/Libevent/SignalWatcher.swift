@@ -2,7 +2,7 @@ import CLibevent
 import Glibc
 
 /// Delivers a POSIX signal as a callback on the loop (`evsignal`), so the
-/// handler may touch loop state. Persistent until `cancel()` or deinit.
+/// handler may touch loop state. Persistent until deinit.
 public final class SignalWatcher {
   private let loop: EventLoop
   private var event: OpaquePointer!
@@ -28,7 +28,4 @@ public final class SignalWatcher {
   }
 
   deinit { event_free(event) }
-
-  /// Stops watching; a persistent signal event would otherwise keep the loop alive.
-  public func cancel() { event_del(event) }
 }

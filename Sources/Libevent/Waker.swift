@@ -41,9 +41,6 @@ public final class Waker {
   }
 
   public var handle: WakeHandle { WakeHandle(fd: writeFD) }
-
-  /// Stops watching, so the waker alone does not keep the loop running.
-  public func cancel() { event_del(event) }
 }
 
 public struct WakeHandle: Sendable {

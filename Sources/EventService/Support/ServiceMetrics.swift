@@ -50,7 +50,7 @@ public final class ServiceMetrics {
 
   public func recordRequest(route: String, status: Int, nanoseconds: Int64) {
     counter(
-      &requests, "http_requests", "requests by route and status",
+      &requests, key: "\(route) \(status)", "http_requests", "requests by route and status",
       [("route", route), ("status", String(status))]
     )
     .increment()
@@ -66,15 +66,20 @@ public final class ServiceMetrics {
 
   public func recordUpstream(route: String, outcome: String) {
     counter(
-      &upstream, "upstream_requests", "upstream attempts by route and outcome",
+      &upstream, key: "\(route) \(outcome)", "upstream_requests",
+      "upstream attempts by route and outcome",
       [("route", route), ("outcome", outcome)]
     )
     .increment()
   }
 
   public func recordTransition(_ transition: BreakerTransition) {
-    let labels = [("from", transition.from.rawValue), ("to", transition.to.rawValue)]
-    counter(&transitions, "breaker_transitions", "breaker transitions", labels).increment()
+    let (from, to) = (transition.from.rawValue, transition.to.rawValue)
+    counter(
+      &transitions, key: "\(from) \(to)", "breaker_transitions", "breaker transitions",
+      [("from", from), ("to", to)]
+    )
+    .increment()
     setBreakerState(transition.to)
   }
 
@@ -88,14 +93,15 @@ public final class ServiceMetrics {
     for (candidate, gauge) in breakerState { gauge.set(to: candidate == state ? 1.0 : 0.0) }
   }
 
-  /// The counter for these labels, made on first use.
+  /// The counter for these labels, made on first use. The labels are only
+  /// built on that first use, not on every request.
   private func counter(
-    _ table: inout [String: Counter], _ metric: String, _ help: String, _ labels: [(String, String)]
+    _ table: inout [String: Counter], key: String, _ metric: String, _ help: String,
+    _ labels: @autoclosure () -> [(String, String)]
   ) -> Counter {
-    let key = labels.map(\.1).joined(separator: " ")
-    return table[key]
+    table[key]
       ?? cache(&table, key) {
-        registry.makeCounter(descriptor: Self.name(metric, "total", help), labels: labels)
+        registry.makeCounter(descriptor: Self.name(metric, "total", help), labels: labels())
       }
   }
 
