@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# Installs what is missing, then runs the whole test suite.
+# Installs what is missing, then runs the whole test suite. Tests that start
+# event-service or event-mock as a process run the release binaries (what
+# ./scripts/run.sh starts and users run), built here first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/ensure-deps.sh
+swift build -c release --product event-service
+swift build -c release --product event-mock
+EVENT_SERVICE_BIN_DIR="$(swift build -c release --show-bin-path)"
+export EVENT_SERVICE_BIN_DIR
 swift build --build-tests
 swift test --skip-build "$@"

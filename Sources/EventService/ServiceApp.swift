@@ -9,7 +9,7 @@ public final class ServiceApp {
   private var server: HTTPServer!
   public let mock: MockUpstream?
   private var requestIDs: RequestIDSource
-  private var drainDeadline: ScheduledWork?
+  private var drainDeadline: LoopTimer?
   private var isShuttingDown = false
 
   public init(loop: EventLoop, config: ServiceConfig, logger: Logger) throws {
@@ -45,8 +45,10 @@ public final class ServiceApp {
     // meet evhttp's built-in 413 (still 413, but an HTML body).
     let limits = HTTPServerLimits(
       maxBodyBytes: config.maxBodyBytes + (1 << 20), maxHeadersBytes: 16 << 10, timeoutSeconds: 20)
+    // The server's handler holds the app: both live while the server is
+    // registered with the loop, and `close()` breaks the cycle.
     server = try HTTPServer(loop: loop, host: config.host, port: config.port, limits: limits) {
-      [unowned self] request in
+      [self] request in
       self.handle(request)
     }
     var lastWarningMs: Int64?

@@ -2,12 +2,14 @@ import CLibevent
 import Glibc
 
 /// One libevent `event_base`. Every other wrapper in this module holds its loop
-/// strongly so that the base is freed last (LIBEVENT-NOTES §2).
+/// strongly so that the base is freed last (docs/libevent-boundary.md).
 ///
 /// Not thread-safe: create it, and everything attached to it, on the thread
-/// that runs it. Only a `Waker` crosses threads.
+/// that runs it. Only a `WakeHandle` crosses threads.
 public final class EventLoop {
   let base: OpaquePointer
+  /// What libevent may call back into: see `LoopRegistration`.
+  var registry: [LoopRegistration] = []
 
   public init() {
     Self.installProcessDefaults

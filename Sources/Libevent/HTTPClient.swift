@@ -27,7 +27,7 @@ public final class HTTPClient {
   private var busy: [ObjectIdentifier: PooledConnection] = [:]
   private var waiting: Deque<ClientCall> = []
   private var retired: [PooledConnection] = []
-  private lazy var reaper = LoopTimer(loop: loop) { [unowned self] in self.retired.removeAll() }
+  private lazy var reaper = LoopTimer(loop: loop) { [weak self] in self?.retired.removeAll() }
   private var isShutDown = false
 
   public init(loop: EventLoop, host: String, port: Int, maxConnections: Int, timeoutMs: Int64) {

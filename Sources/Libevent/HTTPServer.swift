@@ -19,7 +19,7 @@ public struct HTTPServerLimits: Sendable {
 
 public struct BindError: Error, CustomStringConvertible {
   public let host: String
-  public let port: Int
+  public private(set) var port: Int
 
   public var description: String { "cannot listen on \(host):\(port) (errno \(errno))" }
 }
@@ -28,17 +28,19 @@ public struct BindError: Error, CustomStringConvertible {
 ///
 /// Tracks requests in flight from arrival until libevent has written the
 /// reply (`on_complete`), which is what a graceful drain must wait for.
-public final class HTTPServer {
-  private let loop: EventLoop
-  private let http: OpaquePointer
+/// Registered with the loop from `init` until `close()` (or
+/// `EventLoop.close()`), so it serves whether or not anybody else holds it.
+/// The handler may hold its owner strongly: `close()` lets go of it.
+public final class HTTPServer: LoopRegistration {
+  private var http: OpaquePointer?
   private var bound: OpaquePointer?
   private let replyBuffer: OpaquePointer
-  private let handler: (ServerRequest) -> Void
+  private var handler: ((ServerRequest) -> Void)?
   private var pendingDrops: [OpaquePointer] = []
   private var dropTimer: LoopTimer?
   private var acceptRetryTimer: LoopTimer?
 
-  public let port: Int
+  public private(set) var port: Int
   public private(set) var inFlight = 0
   private static let defaultContentType: StaticString = "application/json; charset=utf-8"
   public private(set) var isDraining = false
@@ -51,10 +53,12 @@ public final class HTTPServer {
     loop: EventLoop, host: String, port: Int, limits: HTTPServerLimits = .init(),
     handler: @escaping (ServerRequest) -> Void
   ) throws {
-    self.loop = loop
-    self.handler = handler
-    http = evhttp_new(loop.base)
     replyBuffer = evbuffer_new()
+    self.port = 0
+    self.handler = handler
+    super.init(loop: loop)
+    let http = evhttp_new(loop.base)!
+    self.http = http
     evhttp_set_allowed_methods(http, HTTPMethod.allCommandsMask)
     evhttp_set_max_body_size(http, limits.maxBodyBytes)
     evhttp_set_max_headers_size(http, limits.maxHeadersBytes)
@@ -65,7 +69,7 @@ public final class HTTPServer {
       http, UnsafeRawPointer(Self.defaultContentType.utf8Start).assumingMemoryBound(to: CChar.self))
     guard let bound = evhttp_bind_socket_with_handle(http, host, UInt16(clamping: port)) else {
       evhttp_free(http)
-      evbuffer_free(replyBuffer)
+      self.http = nil
       throw BindError(host: host, port: port)
     }
     self.bound = bound
@@ -86,24 +90,44 @@ public final class HTTPServer {
         Unmanaged<HTTPServer>.fromOpaque(arg).takeUnretainedValue().accept(raw)
       }, Unmanaged.passUnretained(self).toOpaque())
     AcceptErrorRegistry.register(listener: evhttp_bound_socket_get_listener(bound), server: self)
+    register()
   }
 
   deinit {
-    if let bound {
-      AcceptErrorRegistry.unregister(listener: evhttp_bound_socket_get_listener(bound))
-    }
-    evhttp_free(http)
+    close()
     evbuffer_free(replyBuffer)
+  }
+
+  /// True once `close()` freed evhttp: requests still held answer nothing.
+  public var isClosed: Bool { http == nil }
+
+  /// Frees the listener and every connection at once (requests in flight get
+  /// no answer). A drain (`stopAccepting`) is the graceful way.
+  public func close() {
+    guard let http else { return }
+    unlistenIfBound()
+    dropTimer?.cancel()
+    acceptRetryTimer?.cancel()
+    pendingDrops.removeAll()
+    evhttp_free(http)
+    self.http = nil
+    handler = nil
+    unregister()
+  }
+
+  override func endRegistration() { close() }
+
+  private func unlistenIfBound() {
+    guard let bound, let http else { return }
+    AcceptErrorRegistry.unregister(listener: evhttp_bound_socket_get_listener(bound))
+    evhttp_del_accept_socket(http, bound)
+    self.bound = nil
   }
 
   /// Closes the listening socket (new connections are refused), answers the
   /// rest with `Connection: close`, and calls `onDrained` once nothing is in flight.
   public func stopAccepting(onDrained: @escaping () -> Void) {
-    if let bound {
-      AcceptErrorRegistry.unregister(listener: evhttp_bound_socket_get_listener(bound))
-      evhttp_del_accept_socket(http, bound)
-      self.bound = nil
-    }
+    unlistenIfBound()
     acceptRetryTimer?.cancel()
     isDraining = true
     self.onDrained = onDrained
@@ -121,10 +145,11 @@ public final class HTTPServer {
       { _, arg in
         Unmanaged<HTTPServer>.fromOpaque(arg!).takeUnretainedValue().completed()
       }, Unmanaged.passUnretained(self).toOpaque())
-    handler(ServerRequest(raw: raw, method: method, server: self))
+    handler?(ServerRequest(raw: raw, method: method, server: self))
   }
 
   func send(_ raw: OpaquePointer, status: Int, body: [UInt8]) {
+    guard !isClosed else { return }
     if isDraining {
       evhttp_add_header(evhttp_request_get_output_headers(raw), "Connection", "close")
     }
@@ -133,9 +158,10 @@ public final class HTTPServer {
   }
 
   func drop(_ raw: OpaquePointer) {
+    guard !isClosed else { return }
     pendingDrops.append(raw)
     if dropTimer == nil {
-      dropTimer = LoopTimer(loop: loop) { [unowned self] in self.closeDropped() }
+      dropTimer = LoopTimer(loop: loop) { [weak self] in self?.closeDropped() }
     }
     dropTimer?.arm(afterMs: 0)
   }
@@ -161,14 +187,14 @@ public final class HTTPServer {
   }
 
   /// Out of file descriptors, evhttp's listener would retry accept() in a busy
-  /// loop (LIBEVENT-NOTES §4): pause accepting for 100 ms instead.
+  /// loop (docs/libevent-boundary.md): pause accepting for 100 ms instead.
   fileprivate func acceptFailed(listener: OpaquePointer) {
     let error = errno
     evconnlistener_disable(listener)
     if acceptRetryTimer?.isArmed != true { onAcceptPaused?(error) }
     if acceptRetryTimer == nil {
-      acceptRetryTimer = LoopTimer(loop: loop) { [unowned self] in
-        if let bound = self.bound { evconnlistener_enable(evhttp_bound_socket_get_listener(bound)) }
+      acceptRetryTimer = LoopTimer(loop: loop) { [weak self] in
+        if let bound = self?.bound { evconnlistener_enable(evhttp_bound_socket_get_listener(bound)) }
       }
     }
     acceptRetryTimer?.arm(afterMs: 100)

@@ -31,7 +31,9 @@ final class PooledConnection {
       { _, arg in
         Unmanaged<PooledConnection>.fromOpaque(arg!).takeUnretainedValue().isWarm = false
       }, Unmanaged.passUnretained(self).toOpaque())
-    deadline = LoopTimer(loop: loop) { [unowned self] in onDeadline(self) }
+    deadline = LoopTimer(loop: loop) { [weak self] in
+      if let self { onDeadline(self) }
+    }
   }
 
   deinit { freeNow() }

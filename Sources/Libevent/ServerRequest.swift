@@ -25,17 +25,18 @@ public final class ServerRequest {
   }
 
   deinit {
-    if raw != nil {
+    if !hasResponded {
       respond(
         status: 500, headers: [("Content-Type", "text/plain")], body: Array("no response\n".utf8))
     }
   }
 
-  public var hasResponded: Bool { raw == nil }
+  /// Answered, dropped, or its server closed under it.
+  public var hasResponded: Bool { raw == nil || server.isClosed }
 
   /// The first value of a request header, matched case-insensitively.
   public func header(_ name: String) -> String? {
-    guard let raw else { return nil }
+    guard let raw, !server.isClosed else { return nil }
     return evhttp_find_header(evhttp_request_get_input_headers(raw), name).map {
       String(cString: $0)
     }
@@ -43,7 +44,9 @@ public final class ServerRequest {
 
   /// The request body, copied out of libevent's buffer (left intact).
   public lazy var body: [UInt8] = {
-    guard let raw, let buffer = evhttp_request_get_input_buffer(raw) else { return [] }
+    guard let raw, !server.isClosed, let buffer = evhttp_request_get_input_buffer(raw) else {
+      return []
+    }
     let length = evbuffer_get_length(buffer)
     guard length > 0 else { return [] }
     return [UInt8](unsafeUninitializedCapacity: length) { bytes, count in
@@ -54,7 +57,7 @@ public final class ServerRequest {
   /// Sends the one reply. HEAD replies carry the headers but never a body
   /// (libevent would write it anyway and corrupt the next keep-alive reply).
   public func respond(status: Int, headers: [(String, String)], body: [UInt8]) {
-    guard let raw else { return }
+    guard let raw, !server.isClosed else { return }
     self.raw = nil
     let output = evhttp_request_get_output_headers(raw)
     for (name, value) in headers { evhttp_add_header(output, name, value) }
@@ -65,7 +68,7 @@ public final class ServerRequest {
   /// Done on the next loop turn: freeing a connection inside its own callback
   /// is not something libevent promises to survive.
   public func drop() {
-    guard let raw else { return }
+    guard let raw, !server.isClosed else { return }
     self.raw = nil
     server.drop(raw)
   }

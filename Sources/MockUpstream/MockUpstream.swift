@@ -26,7 +26,7 @@ public final class MockUpstream {
     server = try HTTPServer(
       loop: loop, host: settings.host, port: settings.port,
       limits: HTTPServerLimits(maxBodyBytes: 1 << 20)
-    ) { [unowned self] request in self.handle(request) }
+    ) { [self] request in self.handle(request) }
   }
 
   public var port: Int { server.port }

@@ -48,13 +48,13 @@ struct EventMockCommand: ParsableCommand {
     let mock = try MockUpstream(loop: loop, settings: settings)
     print("event-mock listening on \(host):\(mock.port)")
     fflush(nil)
-    let stop = { (_: Int32) in mock.stop { loop.stop() } }
-    let watchers = [
-      SignalWatcher(loop: loop, signal: SIGTERM, handler: stop),
-      SignalWatcher(loop: loop, signal: SIGINT, handler: stop),
-    ]
+    for signal in [SIGTERM, SIGINT] {
+      loop.onSignal(signal) { [weak mock] _ in
+        mock?.stop { loop.stop() }
+      }
+    }
     loop.run()
-    withExtendedLifetime((mock, watchers)) {}
+    loop.close()
   }
 
   private func extraUsers() throws -> [MockSettings.ExtraUser] {

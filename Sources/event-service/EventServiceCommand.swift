@@ -36,15 +36,15 @@ struct EventServiceCommand: ParsableCommand {
       logger.error("cannot start", metadata: ["error": .string("\(error)")])
       throw ExitCode(1)
     }
-    let onSignal = { [weak app] (number: Int32) in
-      logger.info("signal received", metadata: ["signal": .stringConvertible(number)])
-      app?.shutdown { loop.stop() }
-    }
-    var watchers = [SIGTERM, SIGINT].map {
-      SignalWatcher(loop: loop, signal: $0, handler: onSignal)
+    // The loop holds the watchers and the app's servers while they are
+    // registered; nothing here needs to keep them alive.
+    for signal in [SIGTERM, SIGINT] {
+      loop.onSignal(signal) { [weak app] number in
+        logger.info("signal received", metadata: ["signal": .stringConvertible(number)])
+        app?.shutdown { loop.stop() }
+      }
     }
     loop.run()
-    watchers.removeAll()
-    withExtendedLifetime(app) {}
+    loop.close()
   }
 }

@@ -4,19 +4,8 @@ import Testing
 /// The real binaries, run as a user would run them.
 @Suite("event-service and event-mock binaries")
 struct ExecutableTests {
-  /// A process for the built product `name` (test bundles and executables
-  /// share the build products folder), or nil with the test marked failed.
   private func process(_ name: String, arguments: [String] = []) -> Process? {
-    let url = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-      .appendingPathComponent(name)
-    guard FileManager.default.isExecutableFile(atPath: url.path) else {
-      Issue.record("\(name) not built next to the tests at \(url.path)")
-      return nil
-    }
-    let process = Process()
-    process.executableURL = url
-    process.arguments = arguments
-    return process
+    BuiltProduct.process(name, arguments: arguments)
   }
 
   @Test func badConfigExitsWithStatus2AndNamesTheKey() throws {
@@ -38,50 +27,43 @@ struct ExecutableTests {
 }
 
 extension ExecutableTests {
-  /// SIGTERM: the listener closes at once, the request in flight still gets
-  /// its answer, and the process exits 0.
-  @Test func sigtermDrainsInFlightRequestsAndExitsZero() throws {
-    guard let process = process("event-service") else { return }
-    process.environment = [
-      "PORT": "0", "LOG_LEVEL": "info", "MOCK": #"{"PORT": 0, "EVENT_DELAY_MS": 400}"#,
-      "SHUTDOWN_GRACE_MS": "5000",
+  /// SIGTERM or SIGINT with requests in flight: the listener closes at once,
+  /// every request in flight still gets its real answer, and the process
+  /// exits 0 well within SHUTDOWN_GRACE_MS.
+  @Test(arguments: [SIGTERM, SIGINT])
+  func signalDrainsInFlightRequestsAndExitsZero(signal: Int32) throws {
+    var service = try RunningService(environment: [
+      "PORT": "0", "LOG_LEVEL": "info", "SHUTDOWN_GRACE_MS": "3000",
+      "MOCK": #"{"PORT": 0, "EVENT_DELAY_MS": 500, "FAIL_DELAY_MS": 300, "OK_COUNT": 1}"#,
+    ])
+    defer { if service.process.isRunning { service.process.terminate() } }
+    let port = service.port
+    let event = #"{"name":"drain","userId":1}"#
+    let inFlight = try [
+      TestHTTP.open(.get("/getEventsByUserId/1"), port: port),
+      TestHTTP.open(.get("/getEventsByUserId/2"), port: port),
+      TestHTTP.open(.postJSON("/addEvent", event), port: port),
     ]
-    process.currentDirectoryURL = FileManager.default.temporaryDirectory
-    let stdout = Pipe()
-    process.standardOutput = stdout
-    process.standardError = Pipe()
-    try process.run()
-    defer { if process.isRunning { process.terminate() } }
-
-    var log = ""
-    var port: Int?
-    let started = Date()
-    while port == nil && Date().timeIntervalSince(started) < 10 {
-      let chunk = stdout.fileHandleForReading.availableData
-      if chunk.isEmpty { break }
-      log += String(decoding: chunk, as: UTF8.self)
-      if let line = log.split(separator: "\n").first(where: {
-        $0.contains("event service listening")
-      }),
-        let address = line.split(separator: " ").first(where: { $0.hasPrefix("address=") })
-      {
-        port = Int(address.split(separator: ":").last ?? "")
-      }
-    }
-    let servicePort = try #require(port, "no listening line in: \(log)")
-
-    let inFlight = try TestHTTP.open(.get("/getEventsByUserId/1"), port: servicePort)
     usleep(100_000)
-    process.terminate()
+    let failing = try TestHTTP.open(.postJSON("/addEvent", event), port: port)
     usleep(100_000)
-    #expect(throws: TestFailure.self) { _ = try TestHTTP.open(.get("/health"), port: servicePort) }
-    let response = try TestHTTP.receive(on: inFlight)
-    #expect(response.status == 200)
-    #expect(response.json?.arrayValue?.count == 2)
-    #expect(response.header("Connection") == "close")
-    process.waitUntilExit()
-    #expect(process.terminationStatus == 0)
-    #expect(process.terminationReason == .exit)
+    kill(service.process.processIdentifier, signal)
+    usleep(100_000)
+    #expect(throws: TestFailure.self) { _ = try TestHTTP.open(.get("/health"), port: port) }
+    let answers = try (inFlight + [failing]).map { try TestHTTP.receive(on: $0) }
+    #expect(answers.map(\.status) == [200, 200, 200, 503])
+    #expect(answers[0].json?.arrayValue?.count == 2)
+    #expect(answers[1].json?.arrayValue?.count == 1)
+    #expect(answers[2].json?["success"] == .bool(true))
+    #expect(answers[3].errorCode == "upstream_unavailable")
+    #expect(answers.allSatisfy { $0.header("Connection") == "close" })
+    let (exited, seconds) = service.waitForExit(limit: 3)
+    #expect(exited, "still running 3 s after the signal")
+    #expect(seconds < 1, "took \(seconds) s to drain")
+    #expect(service.process.terminationReason == .exit)
+    #expect(service.process.terminationStatus == 0)
+    #expect(service.log.contains(#"msg="signal received" signal=\#(signal)"#))
+    #expect(service.log.contains("msg=stopped"))
   }
 }
 
@@ -129,7 +111,7 @@ extension ExecutableTests {
     wrapper.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
     wrapper.arguments = ["--nofile=48:48", service.executableURL!.path]
     wrapper.environment = ["PORT": "0", "LOG_LEVEL": "warning", "MOCK": #"{"ENABLED": false}"#]
-    wrapper.currentDirectoryURL = FileManager.default.temporaryDirectory
+    wrapper.currentDirectoryURL = service.currentDirectoryURL
     let stdout = Pipe()
     wrapper.standardOutput = stdout
     try wrapper.run()

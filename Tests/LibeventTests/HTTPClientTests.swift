@@ -44,6 +44,8 @@ struct HTTPClientTests {
     }
 
     func done() { loop.stop() }
+
+    deinit { loop.close() }
   }
 
   @Test func concurrentRequestsUseOneConnectionEach() throws {

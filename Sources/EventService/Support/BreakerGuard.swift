@@ -17,10 +17,13 @@ final class BreakerGuard {
     self.loop = loop
     self.logger = logger
     self.metrics = metrics
-    timer = LoopTimer(loop: loop) { [unowned self] in
+    timer = LoopTimer(loop: loop) { [weak self] in
+      guard let self else { return }
       self.apply(self.machine.deadlineReached(now: self.loop.nowMs))
     }
   }
+
+  deinit { timer.cancel() }
 
   func admit() -> BreakerDecision {
     let (decision, transition) = machine.admit(now: loop.nowMs)

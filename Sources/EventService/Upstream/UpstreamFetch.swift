@@ -9,7 +9,7 @@ final class UpstreamFetch {
   private var waiters: [(id: Int, completion: (UpstreamResult) -> Void)] = []
   private var nextWaiterID = 0
   var call: ClientCall?
-  var retryWork: ScheduledWork?
+  var retryWork: LoopTimer?
   var attempt = 0
   private let onAbandoned: (UpstreamFetch) -> Void
 

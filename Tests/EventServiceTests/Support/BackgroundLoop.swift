@@ -27,7 +27,7 @@ final class BackgroundLoop: Sendable {
     let thread = Thread { [shared, started, finished] in
       let loop = EventLoop()
       var kept: Any?
-      let waker = Waker(loop: loop) { loop.stop() }
+      let waker = Waker(loop: loop) { loop.stop() }  // held by the loop
       do {
         let built = try build(loop)
         kept = built.keep
@@ -41,7 +41,7 @@ final class BackgroundLoop: Sendable {
       started.signal()
       if kept != nil { loop.run() }
       kept = nil
-      withExtendedLifetime(waker) {}
+      loop.close()
       finished.signal()
     }
     thread.stackSize = 8 << 20

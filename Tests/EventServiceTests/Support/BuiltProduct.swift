@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+
+/// The service's executables as a user runs them. `./scripts/test.sh` builds
+/// the release products and names their folder in `EVENT_SERVICE_BIN_DIR`,
+/// so process-level tests exercise the optimised binary that ships; a plain
+/// `swift test` falls back to the products built next to the tests.
+enum BuiltProduct {
+  static var directory: URL {
+    if let dir = ProcessInfo.processInfo.environment["EVENT_SERVICE_BIN_DIR"], !dir.isEmpty {
+      return URL(fileURLWithPath: dir)
+    }
+    return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+  }
+
+  /// A process for `name`, or nil with the test marked failed.
+  static func process(_ name: String, arguments: [String] = []) -> Process? {
+    let url = directory.appendingPathComponent(name)
+    guard FileManager.default.isExecutableFile(atPath: url.path) else {
+      Issue.record("\(name) not built at \(url.path)")
+      return nil
+    }
+    let process = Process()
+    process.executableURL = url
+    process.arguments = arguments
+    process.currentDirectoryURL = FileManager.default.temporaryDirectory
+    return process
+  }
+}
+
+/// `event-service` started with `environment`, its stdout read until the
+/// "event service listening" line gives its port.
+struct RunningService {
+  let process: Process
+  let port: Int
+  let stdout: Pipe
+  private(set) var log = ""
+
+  init(environment: [String: String]) throws {
+    guard let process = BuiltProduct.process("event-service") else {
+      throw TestFailure("event-service not built")
+    }
+    process.environment = environment
+    stdout = Pipe()
+    process.standardOutput = stdout
+    process.standardError = Pipe()
+    try process.run()
+    self.process = process
+    var port: Int?
+    let started = Date()
+    while port == nil && Date().timeIntervalSince(started) < 10 {
+      let chunk = stdout.fileHandleForReading.availableData
+      if chunk.isEmpty { break }
+      log += String(decoding: chunk, as: UTF8.self)
+      port = Self.listeningPort(in: log)
+    }
+    guard let port else {
+      process.terminate()
+      throw TestFailure("no listening line in: \(log)")
+    }
+    self.port = port
+  }
+
+  private static func listeningPort(in log: String) -> Int? {
+    guard let line = log.split(separator: "\n").first(where: { $0.contains("event service listening") }),
+      let address = line.split(separator: " ").first(where: { $0.hasPrefix("address=") })
+    else { return nil }
+    return Int(address.split(separator: ":").last ?? "")
+  }
+
+  /// Waits for exit (at most `limit` seconds) and returns the rest of stdout.
+  mutating func waitForExit(limit: TimeInterval) -> (exited: Bool, seconds: TimeInterval) {
+    let started = Date()
+    while process.isRunning && Date().timeIntervalSince(started) < limit { usleep(10_000) }
+    let seconds = Date().timeIntervalSince(started)
+    guard !process.isRunning else {
+      process.terminate()
+      return (false, seconds)
+    }
+    log += String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    return (true, seconds)
+  }
+}
