@@ -1,8 +1,9 @@
 import MiniJSON
 
-/// The mock's data: users with their event ids, and events by id, seeded as
-/// in the original API (quirks included: every seed event's `id` is 1, and
-/// users 2 and 3 both have `"id": 2`).
+/// The mock's data: users with their event ids, and events by id, seeded
+/// verbatim as in the original API, quirks included: every seed event's `id`
+/// is 1, users 2 and 3 both have `"id": 2`, events 2–4 reuse the first
+/// event's details, and event 3 is named "Event 1".
 struct MockStore {
   private(set) var userOrder: [String] = []
   private var users: [String: JSONValue] = [:]
@@ -12,23 +13,22 @@ struct MockStore {
   private var eventsCache: [UInt8]?
 
   init(extraUsers: [MockSettings.ExtraUser]) {
-    addUser(key: "1", id: .int(1), name: "user1", events: ["event-1", "event-3"])
-    addUser(key: "2", id: .int(2), name: "user2", events: ["event-2"])
-    addUser(key: "3", id: .int(2), name: "user3", events: ["event-4"])
-    let seedEvents = [
-      ("Event 1", 1, "first"), ("Event 2", 2, "second"), ("Event 3", 1, "third"),
-      ("Event 4", 3, "fourth"),
-    ]
-    for (n, (name, userId, ordinal)) in seedEvents.enumerated() {
+    addUser(key: "1", id: .int(1), name: "user1", email: "hello@gmail.com", events: ["event-1", "event-3"])
+    addUser(key: "2", id: .int(2), name: "user2", email: "hello2@gmail.com", events: ["event-2"])
+    addUser(key: "3", id: .int(2), name: "user3", email: "hello3@gmail.com", events: ["event-4"])
+    let seedEvents = [("Event 1", 1), ("Event 2", 2), ("Event 1", 1), ("Event 4", 3)]
+    for (n, (name, userId)) in seedEvents.enumerated() {
       let event: JSONValue = .object([
         ("id", .int(1)), ("name", .string(name)), ("userId", .int(userId)),
-        ("details", .string("This is the \(ordinal) event")),
+        ("details", .string("This is the first event")),
       ])
       putEvent(id: "event-\(n + 1)", json: event.bytes)
     }
     for extra in extraUsers {
       let ids = (1...max(1, extra.events)).map { "\(extra.id)-event-\($0)" }.prefix(extra.events)
-      addUser(key: extra.id, id: .string(extra.id), name: "user-\(extra.id)", events: Array(ids))
+      addUser(
+        key: extra.id, id: .string(extra.id), name: "user-\(extra.id)",
+        email: "user-\(extra.id)@example.com", events: Array(ids))
       for (n, eventId) in ids.enumerated() {
         let event: JSONValue = .object([
           ("id", .int(n + 1)), ("name", .string("Event \(n + 1) of \(extra.id)")),
@@ -77,10 +77,12 @@ struct MockStore {
     return true
   }
 
-  private mutating func addUser(key: String, id: JSONValue, name: String, events: [String]) {
+  private mutating func addUser(
+    key: String, id: JSONValue, name: String, email: String, events: [String]
+  ) {
     if users[key] == nil { userOrder.append(key) }
     users[key] = .object([
-      ("id", id), ("userName", .string(name)), ("email", .string("\(name)@example.com")),
+      ("userName", .string(name)), ("id", id), ("email", .string(email)),
       ("events", .array(events.map(JSONValue.string))),
     ])
   }

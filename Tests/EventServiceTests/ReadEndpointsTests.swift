@@ -11,10 +11,7 @@ struct ReadEndpointsTests {
     let response = try stack.get("/getUsers")
     #expect(response.status == 200)
     #expect(response.header("Content-Type") == "application/json; charset=utf-8")
-    let users = try #require(response.json?.arrayValue)
-    #expect(users.count == 3)
-    #expect(users[0]["events"] == .array([.string("event-1"), .string("event-3")]))
-    #expect(users[2]["id"] == .number("2"))
+    #expect(response.json == (try JSONValue.parse(Self.seedUsers)))
   }
 
   @Test func getEventsPassesTheMockArrayThrough() throws {
@@ -22,10 +19,21 @@ struct ReadEndpointsTests {
     defer { stack.stop() }
     let response = try stack.get("/getEvents")
     #expect(response.status == 200)
-    let events = try #require(response.json?.arrayValue)
-    #expect(events.map { $0["name"]?.stringValue } == ["Event 1", "Event 2", "Event 3", "Event 4"])
-    #expect(events.allSatisfy { $0["id"] == .number("1") })
+    #expect(response.json == (try JSONValue.parse(Self.seedEvents)))
   }
+
+  /// The original API's data, verbatim and in order, quirks included.
+  static let seedUsers = """
+    [{"userName":"user1","id":1,"email":"hello@gmail.com","events":["event-1","event-3"]},
+     {"userName":"user2","id":2,"email":"hello2@gmail.com","events":["event-2"]},
+     {"userName":"user3","id":2,"email":"hello3@gmail.com","events":["event-4"]}]
+    """
+  static let seedEvents = """
+    [{"id":1,"name":"Event 1","userId":1,"details":"This is the first event"},
+     {"id":1,"name":"Event 2","userId":2,"details":"This is the first event"},
+     {"id":1,"name":"Event 1","userId":1,"details":"This is the first event"},
+     {"id":1,"name":"Event 4","userId":3,"details":"This is the first event"}]
+    """
 
   @Test func droppedConnectionsAreRetriedThen502() throws {
     let stack = try ServiceStack.withMock { $0.mock.errorRate = 1 }
