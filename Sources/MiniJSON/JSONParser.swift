@@ -4,33 +4,59 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
   public var description: String { "\(reason) at byte \(offset)" }
 }
 
+/// The kind of a JSON value, as `JSONValue.validate` reports a document's top level.
+public enum JSONKind: Sendable, Equatable {
+  case object, array, string, number, bool, null
+}
+
 extension JSONValue {
-  /// Parses one JSON document (RFC 8259). Nesting deeper than `maxDepth` is
-  /// refused, so hostile input cannot exhaust the stack.
+  /// Parses one JSON document strictly: RFC 8259 plus I-JSON (RFC 7493) —
+  /// UTF-8 only, no duplicate member names at any depth, no lone surrogate
+  /// escapes. Nesting deeper than `maxDepth` is refused, so hostile input
+  /// cannot exhaust the stack. Time is linear in the input's size.
   public static func parse(_ bytes: [UInt8], maxDepth: Int = 64) throws(JSONParseError) -> JSONValue
   {
-    var parser = Parser(bytes: bytes, maxDepth: maxDepth)
-    parser.skipSpace()
-    let value = try parser.value(depth: 0)
-    parser.skipSpace()
-    guard parser.index == bytes.count else {
-      throw parser.error("unexpected data after the document")
+    try bytes.withUnsafeBufferPointer { (buffer) throws(JSONParseError) -> JSONValue in
+      var parser = JSONReader(buffer, building: true, maxDepth: maxDepth)
+      return try parser.document()
     }
-    return value
   }
 
   public static func parse(_ text: String) throws(JSONParseError) -> JSONValue {
     try parse(Array(text.utf8))
   }
+
+  /// Checks a document by the same rules as `parse` without building it
+  /// (no strings or containers are made but member names), and returns the
+  /// kind of its top-level value.
+  public static func validate(_ bytes: [UInt8], maxDepth: Int = 64) throws(JSONParseError)
+    -> JSONKind
+  {
+    try bytes.withUnsafeBufferPointer { (buffer) throws(JSONParseError) -> JSONKind in
+      var parser = JSONReader(buffer, building: false, maxDepth: maxDepth)
+      _ = try parser.document()
+      return parser.topLevelKind
+    }
+  }
 }
 
-private struct Parser {
-  let bytes: [UInt8]
+/// One pass over the bytes. In building mode it returns the values; in
+/// checking mode every value is `.null` and only member names are decoded
+/// (to find duplicates).
+struct JSONReader {
+  let bytes: UnsafeBufferPointer<UInt8>
+  let building: Bool
   let maxDepth: Int
   var index = 0
+  var topLevelKind = JSONKind.null
+  /// Member names of the objects being read, innermost last.
+  var names = MemberNames()
+  /// Decoded bytes of a string with escapes.
+  var scratch: [UInt8] = []
 
-  init(bytes: [UInt8], maxDepth: Int) {
+  init(_ bytes: UnsafeBufferPointer<UInt8>, building: Bool, maxDepth: Int) {
     self.bytes = bytes
+    self.building = building
     self.maxDepth = maxDepth
   }
 
@@ -38,8 +64,33 @@ private struct Parser {
 
   var current: UInt8? { index < bytes.count ? bytes[index] : nil }
 
+  mutating func document() throws(JSONParseError) -> JSONValue {
+    skipSpace()
+    topLevelKind = Self.kind(startingWith: current)
+    let value = try value(depth: 0)
+    skipSpace()
+    guard index == bytes.count else { throw error("unexpected data after the document") }
+    return value
+  }
+
+  static func kind(startingWith byte: UInt8?) -> JSONKind {
+    switch byte {
+    case UInt8(ascii: "{"): .object
+    case UInt8(ascii: "["): .array
+    case UInt8(ascii: "\""): .string
+    case UInt8(ascii: "t"), UInt8(ascii: "f"): .bool
+    case UInt8(ascii: "n"): .null
+    default: .number
+    }
+  }
+
   mutating func skipSpace() {
-    while let c = current, c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 { index += 1 }
+    while index < bytes.count {
+      switch bytes[index] {
+      case 0x20, 0x0A, 0x0D, 0x09: index += 1
+      default: return
+      }
+    }
   }
 
   mutating func value(depth: Int) throws(JSONParseError) -> JSONValue {
@@ -47,7 +98,9 @@ private struct Parser {
     switch current {
     case UInt8(ascii: "{"): return try object(depth: depth)
     case UInt8(ascii: "["): return try array(depth: depth)
-    case UInt8(ascii: "\""): return .string(try string())
+    case UInt8(ascii: "\""):
+      let text = try string(decode: building)
+      return building ? .string(text) : .null
     case UInt8(ascii: "t"):
       try literal("true")
       return .bool(true)
@@ -63,38 +116,44 @@ private struct Parser {
     }
   }
 
-  mutating func literal(_ word: String) throws(JSONParseError) {
-    let expected = word.utf8
-    let count = expected.count
-    guard index + count <= bytes.count, bytes[index..<index + count].elementsEqual(expected) else {
-      throw error("invalid literal")
-    }
+  mutating func literal(_ word: StaticString) throws(JSONParseError) {
+    let count = word.utf8CodeUnitCount
+    guard index + count <= bytes.count,
+      memcmpEqual(bytes.baseAddress! + index, word.utf8Start, count)
+    else { throw error("invalid literal") }
     index += count
   }
 
   mutating func object(depth: Int) throws(JSONParseError) -> JSONValue {
     index += 1
     var members: [(String, JSONValue)] = []
+    names.open()
+    defer { names.close() }
     skipSpace()
     if current == UInt8(ascii: "}") {
       index += 1
-      return .object(members)
+      return building ? .object(members) : .null
     }
     while true {
       skipSpace()
       guard current == UInt8(ascii: "\"") else { throw error("expected a member name") }
-      let key = try string()
+      let nameOffset = index
+      let key = try string(decode: true)
+      guard names.insert(key) else {
+        throw JSONParseError(offset: nameOffset, reason: "duplicate key \(Self.quoted(key))")
+      }
       skipSpace()
       guard current == UInt8(ascii: ":") else { throw error("expected ':'") }
       index += 1
       skipSpace()
-      members.append((key, try value(depth: depth + 1)))
+      let member = try value(depth: depth + 1)
+      if building { members.append((key, member)) }
       skipSpace()
       switch current {
       case UInt8(ascii: ","): index += 1
       case UInt8(ascii: "}"):
         index += 1
-        return .object(members)
+        return building ? .object(members) : .null
       default: throw error("expected ',' or '}'")
       }
     }
@@ -106,17 +165,18 @@ private struct Parser {
     skipSpace()
     if current == UInt8(ascii: "]") {
       index += 1
-      return .array(elements)
+      return building ? .array(elements) : .null
     }
     while true {
       skipSpace()
-      elements.append(try value(depth: depth + 1))
+      let element = try value(depth: depth + 1)
+      if building { elements.append(element) }
       skipSpace()
       switch current {
       case UInt8(ascii: ","): index += 1
       case UInt8(ascii: "]"):
         index += 1
-        return .array(elements)
+        return building ? .array(elements) : .null
       default: throw error("expected ',' or ']'")
       }
     }
@@ -136,101 +196,27 @@ private struct Parser {
       if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { index += 1 }
       guard digits() else { throw error("invalid number") }
     }
-    return .number(String(decoding: bytes[start..<index], as: UTF8.self))
+    guard building else { return .null }
+    return .number(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
   }
 
   @discardableResult
   mutating func digits() -> Bool {
     let start = index
-    while let c = current, c >= 0x30 && c <= 0x39 { index += 1 }
+    while index < bytes.count, bytes[index] >= 0x30 && bytes[index] <= 0x39 { index += 1 }
     return index > start
   }
 
-  mutating func string() throws(JSONParseError) -> String {
-    index += 1
-    var scalars = String.UnicodeScalarView()
-    var runStart = index
-    func flush(_ end: Int) {
-      if end > runStart {
-        scalars.append(
-          contentsOf: String(decoding: bytes[runStart..<end], as: UTF8.self).unicodeScalars)
-      }
-    }
-    while true {
-      guard let c = current else { throw error("unterminated string") }
-      if c == UInt8(ascii: "\"") {
-        flush(index)
-        index += 1
-        return String(scalars)
-      }
-      if c < 0x20 { throw error("control character in string") }
-      if c == UInt8(ascii: "\\") {
-        flush(index)
-        index += 1
-        scalars.append(try escape())
-        runStart = index
-        continue
-      }
-      if c >= 0x80 { try validateUTF8() } else { index += 1 }
-    }
+  static func quoted(_ key: String) -> String {
+    var out: [UInt8] = []
+    JSONValue.writeString(key, into: &out)
+    return String(decoding: out, as: UTF8.self)
   }
+}
 
-  /// Rejects malformed UTF-8 instead of silently repairing it.
-  mutating func validateUTF8() throws(JSONParseError) {
-    let lead = bytes[index]
-    let length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC2 ? 2 : 0
-    guard length > 0, index + length <= bytes.count,
-      String(validating: bytes[index..<index + length], as: UTF8.self) != nil
-    else { throw error("invalid UTF-8") }
-    index += length
-  }
-
-  mutating func escape() throws(JSONParseError) -> Unicode.Scalar {
-    guard let c = current else { throw error("unterminated escape") }
-    index += 1
-    switch c {
-    case UInt8(ascii: "\""): return "\""
-    case UInt8(ascii: "\\"): return "\\"
-    case UInt8(ascii: "/"): return "/"
-    case UInt8(ascii: "b"): return "\u{08}"
-    case UInt8(ascii: "f"): return "\u{0C}"
-    case UInt8(ascii: "n"): return "\n"
-    case UInt8(ascii: "r"): return "\r"
-    case UInt8(ascii: "t"): return "\t"
-    case UInt8(ascii: "u"):
-      let high = try hex4()
-      if (0xD800..<0xDC00).contains(high) {
-        guard current == UInt8(ascii: "\\"), index + 1 < bytes.count,
-          bytes[index + 1] == UInt8(ascii: "u")
-        else {
-          throw error("unpaired surrogate")
-        }
-        index += 2
-        let low = try hex4()
-        guard (0xDC00..<0xE000).contains(low) else { throw error("unpaired surrogate") }
-        return Unicode.Scalar(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))!
-      }
-      guard let scalar = Unicode.Scalar(high) else { throw error("unpaired surrogate") }
-      return scalar
-    default: throw error("invalid escape")
-    }
-  }
-
-  mutating func hex4() throws(JSONParseError) -> UInt32 {
-    guard index + 4 <= bytes.count else { throw error("invalid \\u escape") }
-    var value: UInt32 = 0
-    for _ in 0..<4 {
-      let c = bytes[index]
-      let digit: UInt8
-      switch c {
-      case 0x30...0x39: digit = c - 0x30
-      case 0x41...0x46: digit = c - 0x41 + 10
-      case 0x61...0x66: digit = c - 0x61 + 10
-      default: throw error("invalid \\u escape")
-      }
-      value = value << 4 | UInt32(digit)
-      index += 1
-    }
-    return value
-  }
+@inline(__always)
+private func memcmpEqual(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ count: Int) -> Bool
+{
+  for i in 0..<count where a[i] != b[i] { return false }
+  return true
 }

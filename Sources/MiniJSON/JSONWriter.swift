@@ -1,54 +1,70 @@
 extension JSONValue {
   /// Compact JSON text (no spaces), members in their stored order.
-  public var serialized: String {
-    var out = ""
+  public var bytes: [UInt8] {
+    var out: [UInt8] = []
     write(into: &out)
     return out
   }
 
-  public var bytes: [UInt8] { Array(serialized.utf8) }
+  public var serialized: String { String(decoding: bytes, as: UTF8.self) }
 
-  public func write(into out: inout String) {
+  public func write(into out: inout [UInt8]) {
     switch self {
-    case .null: out += "null"
-    case .bool(let b): out += b ? "true" : "false"
-    case .number(let text): out += text
+    case .null: out.append(contentsOf: "null".utf8)
+    case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+    case .number(let text): out.append(contentsOf: text.utf8)
     case .string(let s): JSONValue.writeString(s, into: &out)
     case .array(let elements):
-      out += "["
+      out.append(UInt8(ascii: "["))
       for (i, element) in elements.enumerated() {
-        if i > 0 { out += "," }
+        if i > 0 { out.append(UInt8(ascii: ",")) }
         element.write(into: &out)
       }
-      out += "]"
+      out.append(UInt8(ascii: "]"))
     case .object(let members):
-      out += "{"
+      out.append(UInt8(ascii: "{"))
       for (i, (key, value)) in members.enumerated() {
-        if i > 0 { out += "," }
+        if i > 0 { out.append(UInt8(ascii: ",")) }
         JSONValue.writeString(key, into: &out)
-        out += ":"
+        out.append(UInt8(ascii: ":"))
         value.write(into: &out)
       }
-      out += "}"
+      out.append(UInt8(ascii: "}"))
     }
   }
 
-  /// A JSON string literal: quotes, backslashes and control characters escaped.
-  public static func writeString(_ s: String, into out: inout String) {
-    out += "\""
-    for scalar in s.unicodeScalars {
-      switch scalar {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\r": out += "\\r"
-      case "\t": out += "\\t"
-      case _ where scalar.value < 0x20:
-        let hex = String(scalar.value, radix: 16)
-        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-      default: out.unicodeScalars.append(scalar)
+  /// A JSON string literal: quotes, backslashes and control characters
+  /// escaped, everything else copied as UTF-8 bytes in runs.
+  public static func writeString(_ s: String, into out: inout [UInt8]) {
+    out.append(UInt8(ascii: "\""))
+    var s = s
+    s.withUTF8 { utf8 in
+      var runStart = 0
+      for (i, byte) in utf8.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5C {
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<i]))
+        runStart = i + 1
+        switch byte {
+        case 0x22: out.append(contentsOf: #"\""#.utf8)
+        case 0x5C: out.append(contentsOf: #"\\"#.utf8)
+        case 0x0A: out.append(contentsOf: #"\n"#.utf8)
+        case 0x0D: out.append(contentsOf: #"\r"#.utf8)
+        case 0x09: out.append(contentsOf: #"\t"#.utf8)
+        default:
+          let hex = Array("0123456789abcdef".utf8)
+          out.append(contentsOf: #"\u00"#.utf8)
+          out.append(hex[Int(byte >> 4)])
+          out.append(hex[Int(byte & 0xF)])
+        }
       }
+      out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
     }
-    out += "\""
+    out.append(UInt8(ascii: "\""))
+  }
+
+  /// The same literal appended to a `String` (for log lines).
+  public static func writeString(_ s: String, into out: inout String) {
+    var bytes: [UInt8] = []
+    writeString(s, into: &bytes)
+    out += String(decoding: bytes, as: UTF8.self)
   }
 }

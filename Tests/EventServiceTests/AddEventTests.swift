@@ -70,6 +70,13 @@ struct AddEventTests {
       ("application/json", #"{"name":"x","userId":null}"#, 400, "userId"),
       ("application/json", #"{"name":"x","userId":{}}"#, 400, "userId"),
       ("application/json", #"{"name":"x","userId":[1]}"#, 400, "userId"),
+      ("application/json", #"{"name":"ok","userId":1,"name":""}"#, 400, #"duplicate key "name""#),
+      (
+        "application/json", #"{"name":"ok","userId":1,"userId":{"x":1}}"#, 400,
+        #"duplicate key "userId""#
+      ),
+      ("application/json", #"{"name":"ok","userId":1,"x":{"y":1,"y":1}}"#, 400, "duplicate key"),
+      ("application/json", #"{"name":"\udc00","userId":1}"#, 400, "lone surrogate"),
     ] as [(String?, String, Int, String)])
   func badRequestsNeverReachTheUpstream(
     contentType: String?, body: String, status: Int, mention: String

@@ -45,3 +45,33 @@ struct AddEventValidationTests {
   @Test(arguments: ["text/json", "application/jsonp", "application/x-json", "", "json"])
   func otherMediaTypes(value: String) { #expect(!AddEventValidation.isJSON(value)) }
 }
+
+extension AddEventValidationTests {
+  @Test func nameLengthCountsCharactersNotBytes() {
+    #expect(check("application/json", #"{"name":"\#(String(repeating: "é", count: 200))","userId":1}"#, max: 1_000) == nil)
+    let long = check("application/json", #"{"name":"\#(String(repeating: "é", count: 201))","userId":1}"#, max: 1_000)
+    #expect(long?.message == "name must be at most 200 characters")
+  }
+
+  @Test(arguments: [
+    (#"{"name":"ok","userId":1,"name":""}"#, #"duplicate key "name""#),
+    (#"{"name":"ok","userId":1,"userId":{"x":1}}"#, #"duplicate key "userId""#),
+    (#"{"name":"ok","userId":1,"meta":{"a":1,"a":2}}"#, #"duplicate key "a""#),
+    (#"{"name":"\ud800","userId":1}"#, "lone surrogate escape"),
+  ])
+  func strictJSONProblemsNameTheirCause(body: String, problem: String) {
+    let rejection = check("application/json", body)
+    #expect(rejection?.status == 400)
+    #expect(rejection?.code == "invalid_body")
+    #expect(rejection?.message.contains(problem) == true, "\(rejection?.message ?? "accepted")")
+  }
+
+  @Test func invalidUTF8IsAnInvalidBody() {
+    let body: [UInt8] = Array(#"{"name":""#.utf8) + [0xC3, 0x28] + Array(#"","userId":1}"#.utf8)
+    guard
+      case .failure(let rejection) = AddEventValidation.validate(
+        contentType: "application/json", body: body, maxBodyBytes: 100)
+    else { return #expect(Bool(false)) }
+    #expect(rejection.message.contains("invalid UTF-8"))
+  }
+}

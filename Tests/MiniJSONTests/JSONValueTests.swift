@@ -47,3 +47,82 @@ struct JSONValueTests {
     #expect(try JSONValue.parse("1E2").integerText == nil)
   }
 }
+
+@Suite("MiniJSON strictness (I-JSON)")
+struct JSONStrictnessTests {
+  @Test(arguments: [
+    (#"{"name":"ok","userId":1,"name":""}"#, #""name""#),
+    (#"{"name":"ok","userId":1,"userId":{"x":1}}"#, #""userId""#),
+    (#"{"a":{"b":1,"b":2}}"#, #""b""#),
+    (#"[{"x":1},{"y":[{"z":1,"z":1}]}]"#, #""z""#),
+    (#"{"a":1,"\u0061":2}"#, #""a""#),
+  ])
+  func duplicateKeysAtAnyDepthAreRejectedByName(text: String, key: String) {
+    for check in [{ _ = try JSONValue.parse(text) }, { _ = try JSONValue.validate(Array(text.utf8)) }]
+    {
+      do {
+        try check()
+        Issue.record("accepted \(text)")
+      } catch let error as JSONParseError {
+        #expect(error.reason == "duplicate key \(key)")
+      } catch {
+        Issue.record("\(error)")
+      }
+    }
+  }
+
+  @Test func sameKeyInSiblingObjectsIsFine() throws {
+    let value = try JSONValue.parse(#"[{"a":1},{"a":2},{"b":{"a":3}}]"#)
+    #expect(value.arrayValue?.count == 3)
+  }
+
+  @Test func keysThatAreOnlyCanonicallyEquivalentAreDistinct() throws {
+    // "é" precomposed and decomposed: equal as Swift Strings, different JSON names.
+    let value = try JSONValue.parse(#"{"\u00e9":1,"e\u0301":2}"#)
+    guard case .object(let members) = value else { return #expect(Bool(false)) }
+    #expect(members.count == 2)
+  }
+
+  @Test func duplicatesInLargeObjectsAreFoundToo() {
+    let members = (0..<1_000).map { #""k\#($0)":\#($0)"# }
+    let unique = "{" + members.joined(separator: ",") + "}"
+    #expect((try? JSONValue.parse(unique)) != nil)
+    let repeated = "{" + (members + [#""k500":0"#]).joined(separator: ",") + "}"
+    #expect(throws: JSONParseError.self) { try JSONValue.parse(repeated) }
+  }
+
+  @Test(arguments: [
+    #""\ud800""#, #""\udc00""#, #""\ud800\u0041""#, #""\ud800x""#, #""\udfff\ud800""#,
+  ])
+  func loneSurrogateEscapesAreRejected(text: String) {
+    #expect(throws: JSONParseError.self) { try JSONValue.parse(text) }
+  }
+
+  @Test(arguments: [
+    [0xC0, 0x80], [0xC1, 0xBF], [0xE0, 0x80, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80],
+    [0xF5, 0x80, 0x80, 0x80], [0x80], [0xBF], [0xE2, 0x82], [0xF0, 0x9F, 0x98], [0xFE], [0xFF],
+  ] as [[UInt8]])
+  func invalidUTF8InStringsIsRejected(sequence: [UInt8]) {
+    let document = [0x22] + sequence + [0x22]
+    #expect(throws: JSONParseError.self) { try JSONValue.parse(document) }
+    #expect(throws: JSONParseError.self) { try JSONValue.validate(document) }
+  }
+
+  @Test func wellFormedMultibyteTextSurvivesEscapesAround() throws {
+    let text = #""é\n€😀\u00e9x\"ü""#
+    #expect(try JSONValue.parse(text) == .string("é\n€😀éx\"ü"))
+    #expect(try JSONValue.parse(text).serialized == #""é\n€😀éx\"ü""#)
+  }
+
+  @Test func validateReportsTheTopLevelKindWithoutBuilding() throws {
+    #expect(try JSONValue.validate(Array(#"{"a":[1,"x"]}"#.utf8)) == .object)
+    #expect(try JSONValue.validate(Array(" [1] ".utf8)) == .array)
+    #expect(try JSONValue.validate(Array("-1.5e3".utf8)) == .number)
+    #expect(throws: JSONParseError.self) { try JSONValue.validate(Array("<html>oops</html>".utf8)) }
+    #expect(throws: JSONParseError.self) { try JSONValue.validate(Array(#"{"a":1"#.utf8)) }
+  }
+
+  @Test func controlCharactersAreWrittenEscaped() {
+    #expect(JSONValue.string("\u{0}\u{1F}\u{7F}").serialized == #""\u0000\u001f\#u{7F}""#)
+  }
+}

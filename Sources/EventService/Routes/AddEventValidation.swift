@@ -46,8 +46,10 @@ public enum AddEventValidation {
     guard let name else { return "name is required" }
     guard let text = name.stringValue else { return "name must be a string" }
     if text.isEmpty { return "name must not be empty" }
-    if text.count > maxNameLength {
-      return "name must be at most \(maxNameLength) characters (got \(text.count))"
+    // Characters never outnumber bytes; past the limit, stop counting (a
+    // long name costs no more than its first 201 characters).
+    if text.utf8.count > maxNameLength && text.prefix(maxNameLength + 1).count > maxNameLength {
+      return "name must be at most \(maxNameLength) characters"
     }
     return nil
   }
