@@ -5,7 +5,7 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
 }
 
 /// The kind of a JSON value, as `JSONValue.validate` reports a document's top level.
-public enum JSONKind: Sendable, Equatable {
+public enum JSONKind: String, Sendable, Equatable {
   case object, array, string, number, bool, null
 }
 

@@ -63,7 +63,7 @@ public final class UpstreamClient {
       method: .post, path: "/addEvent", headers: [("Content-Type", "application/json")], body: body,
       idempotent: false)
     return http.send(request) { [metrics] result in
-      let classified = UpstreamResult(result)
+      let classified = UpstreamResult(result, route: .addEvent)
       metrics.recordUpstream(
         route: UpstreamRoute.addEvent.rawValue, outcome: classified.metricOutcome)
       completion(classified)
@@ -90,7 +90,7 @@ public final class UpstreamClient {
       [weak self, fetch] result in
       guard let self else { return }
       fetch.call = nil
-      let classified = UpstreamResult(result)
+      let classified = UpstreamResult(result, route: route)
       self.metrics.recordUpstream(route: route.rawValue, outcome: classified.metricOutcome)
       if case .failure = classified,
         let delay = self.retry.delayMs(attempt: fetch.attempt, using: &self.random)
