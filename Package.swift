@@ -52,6 +52,7 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
+    .executableTarget(name: "json-fuzz", dependencies: ["MiniJSON"]),
     .testTarget(name: "LibeventTests", dependencies: ["Libevent"]),
     .testTarget(name: "ResilienceTests", dependencies: ["Resilience"]),
     .testTarget(name: "MiniJSONTests", dependencies: ["MiniJSON"]),

@@ -7,6 +7,7 @@ extension JSONReader {
     index += 1
     let start = index
     var escaped = false
+    var nonASCII = false
     // With escapes, the bytes from here up to the cursor are not yet in `scratch`.
     var pending = start
     while true {
@@ -30,16 +31,43 @@ extension JSONReader {
         continue
       }
       if c < 0x20 { throw error("control character in string") }
-      try skipUTF8Sequence()
+      if decode {
+        // Checked all at once below, by the standard library's validator.
+        nonASCII = true
+        index += 1
+        while index < bytes.count && bytes[index] >= 0x80 { index += 1 }
+      } else {
+        try skipUTF8Sequence()
+      }
     }
     let end = index
     index += 1
     guard decode else { return "" }
-    guard escaped else {
-      return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+    let text: String?
+    if escaped {
+      scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[pending..<end]))
+      text = nonASCII ? String(validating: scratch, as: UTF8.self) : String(decoding: scratch, as: UTF8.self)
+    } else {
+      let run = UnsafeBufferPointer(rebasing: bytes[start..<end])
+      text = nonASCII ? String(validating: run, as: UTF8.self) : String(decoding: run, as: UTF8.self)
     }
-    scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[pending..<end]))
-    return String(decoding: scratch, as: UTF8.self)
+    guard let text else { throw invalidUTF8(from: start) }
+    return text
+  }
+
+  /// The error for the first malformed sequence after `start`, found again
+  /// sequence by sequence (only once a string already failed validation).
+  private func invalidUTF8(from start: Int) -> JSONParseError {
+    var probe = self
+    probe.index = start
+    while probe.index < bytes.count {
+      if bytes[probe.index] < 0x80 {
+        probe.index += 1
+      } else {
+        do { try probe.skipUTF8Sequence() } catch { return error }
+      }
+    }
+    return probe.error("invalid UTF-8")
   }
 
   /// One well-formed UTF-8 sequence of two to four bytes (RFC 3629 §4): no

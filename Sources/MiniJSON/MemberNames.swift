@@ -21,8 +21,10 @@ struct MemberNames {
     if frames[top].hashed != nil {
       guard frames[top].hashed!.insert(ExactName(name)).inserted else { return false }
     } else {
-      let utf8 = name.utf8
-      for existing in names[start...] where existing.utf8.elementsEqual(utf8) { return false }
+      // Byte-equal names are equal Strings; `==` rules most pairs out fast.
+      for existing in names[start...] where existing == name && existing.utf8.elementsEqual(name.utf8) {
+        return false
+      }
       if names.count - start + 1 >= Self.hashedFrom {
         frames[top].hashed = Set((names[start...] + [name]).map(ExactName.init))
       }

@@ -126,3 +126,14 @@ struct JSONStrictnessTests {
     #expect(JSONValue.string("\u{0}\u{1F}\u{7F}").serialized == #""\u0000\u001f\#u{7F}""#)
   }
 }
+
+/// Inputs the differential fuzzer (`json-fuzz`) turned up, kept as tests.
+@Suite("MiniJSON fuzz findings")
+struct JSONFuzzFindingTests {
+  /// `0e4` is valid RFC 8259 (`int` may be a lone zero, then `exp`); the
+  /// fuzzer found that FoundationEssentials' JSONDecoder refuses it.
+  @Test(arguments: ["0e4", "0E1", "-0e4", "[0e+4,0.0e1]"])
+  func zeroWithAnExponentIsANumber(text: String) throws {
+    #expect(try JSONValue.parse(text).serialized == text)
+  }
+}
