@@ -13,16 +13,20 @@
 #   events  GET /getEventsByUserId/1 (two 500 ms event fetches, coalesced)
 #   addevent POST /addEvent against the default mock cycle: once the breaker
 #           is OPEN nearly every answer is an immediate 503 circuit_open
+#   bigbody POST /addEvent with a 180 KB mostly-multibyte body, every one
+#           accepted and forwarded to an external event-mock: the service's
+#           CPU per request (from /proc/PID/schedstat, nanoseconds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/ensure-deps.sh wrk curl bc
 swift build -c release --product event-service >/dev/null
+swift build -c release --product event-mock >/dev/null
 
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-64}
 PORT=${BENCH_PORT:-3100}
 MOCK_PORT=${BENCH_MOCK_PORT:-3101}
-SECTIONS=${*:-fanout health users events addevent}
+SECTIONS=${*:-fanout health users events addevent bigbody}
 mkdir -p bench-results
 out=bench-results/$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$out"
@@ -38,6 +42,32 @@ trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
 for _ in $(seq 100); do curl -sf "localhost:$PORT/health" >/dev/null && break; sleep 0.05; done
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+cpu_ns() { cut -d' ' -f1 "/proc/$1/schedstat"; }
+
+# POST bodies of 180 KB to a second service whose upstream is an external
+# event-mock that accepts every event, so only the service's own work counts.
+bigbody() {
+  local port=$((PORT + 10)) mock_port=$((PORT + 11)) mock_pid big_pid
+  taskset -c 1 .build/release/event-mock --port "$mock_port" --ok-count 1000000000 --fail-count 0 \
+    >"$out/bigbody-mock.log" 2>&1 &
+  mock_pid=$!
+  PORT=$port LOG_LEVEL=warning MAX_BODY_BYTES=262144 API_BASE=http://127.0.0.1:$mock_port \
+    MOCK='{"ENABLED":false}' taskset -c 0 .build/release/event-service >"$out/bigbody.log" 2>&1 &
+  big_pid=$!
+  for _ in $(seq 100); do curl -sf "localhost:$port/health" >/dev/null && break; sleep 0.05; done
+  local wrk_args=(-t1 -c4 -s scripts/bench-bigbody.lua "http://127.0.0.1:$port/addEvent")
+  taskset -c 1 wrk -d1s "${wrk_args[@]}" >/dev/null
+  local before after requests
+  before=$(cpu_ns $big_pid)
+  taskset -c 1 wrk -d"${DURATION}s" --latency "${wrk_args[@]}" >"$out/bigbody.txt"
+  after=$(cpu_ns $big_pid)
+  requests=$(awk '/requests in/ {print $1}' "$out/bigbody.txt")
+  printf '== bigbody POST /addEvent, 180 KB multibyte: %s requests, %s µs service CPU/request  %s\n' \
+    "$requests" "$(echo "scale=1; ($after - $before) / 1000 / $requests" | bc)" \
+    "$(grep -E "Non-2xx|Socket errors" "$out/bigbody.txt" | tr '\n' ' ' || true)"
+  kill "$big_pid" "$mock_pid"
+  wait "$big_pid" "$mock_pid" 2>/dev/null || true
+}
 rss_kib() { awk "/^$1:/ {print \$2}" "/proc/$pid/status"; }
 
 for section in $SECTIONS; do
@@ -53,6 +83,7 @@ for section in $SECTIONS; do
     done
     echo "  service RSS now $(( $(rss_kib VmRSS) / 1024 )) MiB, peak $(( $(rss_kib VmHWM) / 1024 )) MiB"
     ;;
+  bigbody) bigbody ;;
   health | users | events | addevent)
     script=()
     case $section in

@@ -1,3 +1,4 @@
+import MiniJSON
 import Testing
 
 @testable import EventService
@@ -73,5 +74,32 @@ extension AddEventValidationTests {
         contentType: "application/json", body: body, maxBodyBytes: 100)
     else { return #expect(Bool(false)) }
     #expect(rejection.message.contains("invalid UTF-8"))
+  }
+}
+
+@Suite("The event sent upstream")
+struct EventWithIDTests {
+  private func make(_ body: String) throws -> JSONValue {
+    let bytes = Array(body.utf8)
+    let members = try AddEventValidation.validate(
+      contentType: "application/json", body: bytes, maxBodyBytes: 1_000
+    ).get()
+    return try JSONValue.parse(EventWithID.make(id: "ev-1", body: bytes, members: members))
+  }
+
+  @Test func theClientsBytesPassThroughWithTheIDAdded() throws {
+    let body = #" {"name":"a","userId":12345678901234567890,"x":[1.50,"é"]} "#
+    let members = try AddEventValidation.validate(
+      contentType: "application/json", body: Array(body.utf8), maxBodyBytes: 1_000
+    ).get()
+    let sent = EventWithID.make(id: "ev-1", body: Array(body.utf8), members: members)
+    #expect(String(decoding: sent, as: UTF8.self) == #" {"id":"ev-1","name":"a","userId":12345678901234567890,"x":[1.50,"é"]} "#)
+  }
+
+  @Test func aClientIDIsReplaced() throws {
+    let event = try make(#"{"id":"mine","name":"a","userId":1}"#)
+    #expect(event["id"] == .string("ev-1"))
+    guard case .object(let members) = event else { return #expect(Bool(false)) }
+    #expect(members.map(\.0) == ["name", "userId", "id"])
   }
 }

@@ -137,3 +137,13 @@ struct JSONFuzzFindingTests {
     #expect(try JSONValue.parse(text).serialized == text)
   }
 }
+
+extension JSONFuzzFindingTests {
+  /// JSONDecoder accepted this: it checks a number only when it decodes it,
+  /// and the second name is, to it, the first one again. MiniJSON reads
+  /// every byte: the names are distinct, and `-` is no number.
+  @Test func aMalformedNumberIsRejectedWhereverItStands() {
+    #expect(throws: JSONParseError.self) { try JSONValue.parse(#"{"\u00e9":1,"e\u0301":-}"#) }
+    #expect(throws: JSONParseError.self) { try JSONValue.parse(#"{"a":1,"b":01}"#) }
+  }
+}

@@ -27,9 +27,9 @@ enum AddEventHandler {
       return
     }
     let id = EventID.make()
-    let event = JSONValue.object(members.filter { $0.0 != "id" } + [("id", .string(id))])
+    let event = EventWithID.make(id: id, body: request.body, members: members)
     exchange.upstreamCalls += 1
-    context.upstream.addEvent(event.bytes) { result in
+    context.upstream.addEvent(event) { result in
       switch result {
       case .success(let response) where !reportsFailure(response.body):
         context.breaker.record(.success, permit: permit)
