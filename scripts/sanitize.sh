@@ -3,7 +3,7 @@
 #   scripts/sanitize.sh            # address, then thread
 #   scripts/sanitize.sh address
 # LeakSanitizer is off: it reports FoundationNetworking/XCTest allocations that
-# are not ours (LIBEVENT-NOTES §7); scripts/valgrind.sh covers leaks instead.
+# are not ours; scripts/valgrind.sh covers leaks instead.
 # ASan does not see inside libevent (not instrumented); it does see libevent
 # reading memory that Swift freed, such as a string libevent kept a pointer to.
 set -euo pipefail

@@ -3,7 +3,7 @@
 
 // System headers come first: event2/event-config.h defines _GNU_SOURCE, and if
 // glibc's headers are first seen after it, fd_set differs from SwiftGlibc's and
-// a clean build fails (LIBEVENT-NOTES §1).
+// a clean build fails (docs/libevent-boundary.md).
 #include <sys/types.h>
 #include <sys/time.h>
 #include <sys/select.h>

@@ -28,7 +28,7 @@ public struct ClientRequest: Sendable {
   public var body: [UInt8]
   /// Non-idempotent requests are only ever sent on a fresh connection: a
   /// keep-alive socket the server may already have closed could fail a request
-  /// the server never saw (LIBEVENT-NOTES §4, keep-alive race).
+  /// the server never saw (the keep-alive race, docs/libevent-boundary.md).
   public var idempotent: Bool
 
   public init(

@@ -194,7 +194,9 @@ public final class HTTPServer: LoopRegistration {
     if acceptRetryTimer?.isArmed != true { onAcceptPaused?(error) }
     if acceptRetryTimer == nil {
       acceptRetryTimer = LoopTimer(loop: loop) { [weak self] in
-        if let bound = self?.bound { evconnlistener_enable(evhttp_bound_socket_get_listener(bound)) }
+        if let bound = self?.bound {
+          evconnlistener_enable(evhttp_bound_socket_get_listener(bound))
+        }
       }
     }
     acceptRetryTimer?.arm(afterMs: 100)

@@ -197,7 +197,8 @@ struct JSONReader {
       guard digits() else { throw error("invalid number") }
     }
     guard building else { return .null }
-    return .number(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
+    return .number(
+      String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
   }
 
   @discardableResult

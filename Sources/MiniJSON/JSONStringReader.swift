@@ -46,10 +46,13 @@ extension JSONReader {
     let text: String?
     if escaped {
       scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[pending..<end]))
-      text = nonASCII ? String(validating: scratch, as: UTF8.self) : String(decoding: scratch, as: UTF8.self)
+      text =
+        nonASCII
+        ? String(validating: scratch, as: UTF8.self) : String(decoding: scratch, as: UTF8.self)
     } else {
       let run = UnsafeBufferPointer(rebasing: bytes[start..<end])
-      text = nonASCII ? String(validating: run, as: UTF8.self) : String(decoding: run, as: UTF8.self)
+      text =
+        nonASCII ? String(validating: run, as: UTF8.self) : String(decoding: run, as: UTF8.self)
     }
     guard let text else { throw invalidUTF8(from: start) }
     return text

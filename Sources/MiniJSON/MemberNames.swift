@@ -22,7 +22,8 @@ struct MemberNames {
       guard frames[top].hashed!.insert(ExactName(name)).inserted else { return false }
     } else {
       // Byte-equal names are equal Strings; `==` rules most pairs out fast.
-      for existing in names[start...] where existing == name && existing.utf8.elementsEqual(name.utf8) {
+      for existing in names[start...]
+      where existing == name && existing.utf8.elementsEqual(name.utf8) {
         return false
       }
       if names.count - start + 1 >= Self.hashedFrom {

@@ -1,4 +1,5 @@
-/// The mock's knobs (SPEC §4); the defaults reproduce the original API.
+/// The mock's knobs (docs/api.md, "The mock event API"); the defaults
+/// reproduce the original API.
 public struct MockSettings: Sendable, Equatable {
   public struct ExtraUser: Sendable, Equatable {
     public var id: String

@@ -13,7 +13,9 @@ struct MockStore {
   private var eventsCache: [UInt8]?
 
   init(extraUsers: [MockSettings.ExtraUser]) {
-    addUser(key: "1", id: .int(1), name: "user1", email: "hello@gmail.com", events: ["event-1", "event-3"])
+    addUser(
+      key: "1", id: .int(1), name: "user1", email: "hello@gmail.com",
+      events: ["event-1", "event-3"])
     addUser(key: "2", id: .int(2), name: "user2", email: "hello2@gmail.com", events: ["event-2"])
     addUser(key: "3", id: .int(2), name: "user3", email: "hello3@gmail.com", events: ["event-4"])
     let seedEvents = [("Event 1", 1), ("Event 2", 2), ("Event 1", 1), ("Event 4", 3)]

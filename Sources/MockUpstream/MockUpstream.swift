@@ -1,7 +1,7 @@
 import Libevent
 import MiniJSON
 
-/// The stand-in for the external event API (SPEC §4): a real evhttp server
+/// The stand-in for the external event API (docs/api.md): a real evhttp server
 /// with the original's data, its slow event lookups, its failing writes and
 /// its dropped connections. Every delay is a loop timer.
 public final class MockUpstream {

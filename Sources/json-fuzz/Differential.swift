@@ -20,7 +20,9 @@ enum Differential {
 
   static func check(_ bytes: [UInt8]) -> String? {
     let mini: Result<JSONValue, JSONParseError>
-    do { mini = .success(try JSONValue.parse(bytes, maxDepth: maxDepth)) } catch { mini = .failure(error) }
+    do { mini = .success(try JSONValue.parse(bytes, maxDepth: maxDepth)) } catch {
+      mini = .failure(error)
+    }
     if let problem = checkValidateAgrees(bytes, with: mini) { return problem }
     let reference = ReferenceJSON.decode(bytes)
     let scan = reference == nil ? nil : StructureScan(bytes)
@@ -58,7 +60,8 @@ enum Differential {
   ) -> String? {
     let kind = try? JSONValue.validate(bytes, maxDepth: maxDepth)
     switch parsed {
-    case .success(let value): return kind == value.kind ? nil : "validate says \(String(describing: kind))"
+    case .success(let value):
+      return kind == value.kind ? nil : "validate says \(String(describing: kind))"
     case .failure: return kind == nil ? nil : "validate accepted what parse rejects"
     }
   }
@@ -93,7 +96,8 @@ enum Differential {
     case .string(let s): .string(s)
     case .array(let elements): .array(elements.map(convert))
     case .object(let members):
-      .object(Dictionary(members.map { ($0.0, convert($0.1)) }, uniquingKeysWith: { first, _ in first }))
+      .object(
+        Dictionary(members.map { ($0.0, convert($0.1)) }, uniquingKeysWith: { first, _ in first }))
     }
   }
 }

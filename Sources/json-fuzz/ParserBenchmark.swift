@@ -80,7 +80,10 @@ enum ParserBenchmark {
       let event: JSONValue = .object([
         ("id", .number(String(n))), ("name", .string("\(words[n % words.count]) \(n)")),
         ("userId", .number(String(random.next() % 1000))), ("details", .string(text)),
-        ("tags", .array([.string(words[(n + 1) % words.count]), .string(words[(n + 2) % words.count])])),
+        (
+          "tags",
+          .array([.string(words[(n + 1) % words.count]), .string(words[(n + 2) % words.count])])
+        ),
         ("public", .bool(n % 2 == 0)), ("venue", .null),
         ("score", .number("\(random.next() % 100).\(random.next() % 100)")),
       ])
@@ -95,7 +98,9 @@ enum ParserBenchmark {
   static func microseconds(_ body: () -> Void) -> Double {
     var iterations = 1
     while nanoseconds(iterations, body) < 50_000_000 { iterations *= 2 }
-    let rounds = (0..<7).map { _ in Double(nanoseconds(iterations, body)) / Double(iterations) / 1_000 }
+    let rounds = (0..<7).map { _ in
+      Double(nanoseconds(iterations, body)) / Double(iterations) / 1_000
+    }
     return rounds.sorted()[3]
   }
 

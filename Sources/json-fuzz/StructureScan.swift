@@ -54,7 +54,11 @@ struct StructureScan {
 
   private mutating func note(_ name: String, in seen: inout [String]) {
     for other in seen where other == name {
-      if other.utf8.elementsEqual(name.utf8) { hasDuplicateName = true } else { hasEquivalentNames = true }
+      if other.utf8.elementsEqual(name.utf8) {
+        hasDuplicateName = true
+      } else {
+        hasEquivalentNames = true
+      }
     }
     seen.append(name)
   }

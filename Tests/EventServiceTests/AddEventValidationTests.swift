@@ -49,8 +49,13 @@ struct AddEventValidationTests {
 
 extension AddEventValidationTests {
   @Test func nameLengthCountsCharactersNotBytes() {
-    #expect(check("application/json", #"{"name":"\#(String(repeating: "é", count: 200))","userId":1}"#, max: 1_000) == nil)
-    let long = check("application/json", #"{"name":"\#(String(repeating: "é", count: 201))","userId":1}"#, max: 1_000)
+    #expect(
+      check(
+        "application/json", #"{"name":"\#(String(repeating: "é", count: 200))","userId":1}"#,
+        max: 1_000) == nil)
+    let long = check(
+      "application/json", #"{"name":"\#(String(repeating: "é", count: 201))","userId":1}"#,
+      max: 1_000)
     #expect(long?.message == "name must be at most 200 characters")
   }
 
@@ -93,7 +98,9 @@ struct EventWithIDTests {
       contentType: "application/json", body: Array(body.utf8), maxBodyBytes: 1_000
     ).get()
     let sent = EventWithID.make(id: "ev-1", body: Array(body.utf8), members: members)
-    #expect(String(decoding: sent, as: UTF8.self) == #" {"id":"ev-1","name":"a","userId":12345678901234567890,"x":[1.50,"é"]} "#)
+    #expect(
+      String(decoding: sent, as: UTF8.self)
+        == #" {"id":"ev-1","name":"a","userId":12345678901234567890,"x":[1.50,"é"]} "#)
   }
 
   @Test func aClientIDIsReplaced() throws {

@@ -58,8 +58,9 @@ struct JSONStrictnessTests {
     (#"{"a":1,"\u0061":2}"#, #""a""#),
   ])
   func duplicateKeysAtAnyDepthAreRejectedByName(text: String, key: String) {
-    for check in [{ _ = try JSONValue.parse(text) }, { _ = try JSONValue.validate(Array(text.utf8)) }]
-    {
+    for check in [
+      { _ = try JSONValue.parse(text) }, { _ = try JSONValue.validate(Array(text.utf8)) },
+    ] {
       do {
         try check()
         Issue.record("accepted \(text)")
@@ -98,10 +99,11 @@ struct JSONStrictnessTests {
     #expect(throws: JSONParseError.self) { try JSONValue.parse(text) }
   }
 
-  @Test(arguments: [
-    [0xC0, 0x80], [0xC1, 0xBF], [0xE0, 0x80, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80],
-    [0xF5, 0x80, 0x80, 0x80], [0x80], [0xBF], [0xE2, 0x82], [0xF0, 0x9F, 0x98], [0xFE], [0xFF],
-  ] as [[UInt8]])
+  @Test(
+    arguments: [
+      [0xC0, 0x80], [0xC1, 0xBF], [0xE0, 0x80, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80],
+      [0xF5, 0x80, 0x80, 0x80], [0x80], [0xBF], [0xE2, 0x82], [0xF0, 0x9F, 0x98], [0xFE], [0xFF],
+    ] as [[UInt8]])
   func invalidUTF8InStringsIsRejected(sequence: [UInt8]) {
     let document = [0x22] + sequence + [0x22]
     #expect(throws: JSONParseError.self) { try JSONValue.parse(document) }

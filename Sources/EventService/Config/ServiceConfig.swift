@@ -3,7 +3,7 @@ import MiniJSON
 import MockUpstream
 import Resilience
 
-/// Every setting of the service (SPEC §2), with its default. `load` is the one
+/// Every setting of the service (docs/api.md, "Configuration"), with its default. `load` is the one
 /// place where keys are named, defaulted and validated.
 public struct ServiceConfig: Sendable {
   public var host = "127.0.0.1"

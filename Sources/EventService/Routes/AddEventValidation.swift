@@ -7,7 +7,7 @@ public struct AddEventRejection: Error, Equatable, Sendable {
   public let message: String
 }
 
-/// The checks of SPEC §3 for POST /addEvent, in the order of its table:
+/// The checks of POST /addEvent (docs/api.md), in order:
 /// media type (415), size (413), then the body itself (400, naming the field).
 public enum AddEventValidation {
   public static let maxNameLength = 200

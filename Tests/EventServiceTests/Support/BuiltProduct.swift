@@ -62,7 +62,9 @@ struct RunningService {
   }
 
   private static func listeningPort(in log: String) -> Int? {
-    guard let line = log.split(separator: "\n").first(where: { $0.contains("event service listening") }),
+    guard
+      let line = log.split(separator: "\n").first(where: { $0.contains("event service listening") }
+      ),
       let address = line.split(separator: " ").first(where: { $0.hasPrefix("address=") })
     else { return nil }
     return Int(address.split(separator: ":").last ?? "")
