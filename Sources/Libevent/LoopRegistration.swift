@@ -54,9 +54,9 @@ extension EventLoop {
   public func close() {
     let all = registry
     registry.removeAll()
-    for object in all.reversed() {
-      object.registrySlot = -1
-      object.endRegistration()
-    }
+    // Every slot is cleared before any object runs its teardown, which may
+    // cancel other registered objects (a server its timers).
+    for object in all { object.registrySlot = -1 }
+    for object in all.reversed() { object.endRegistration() }
   }
 }

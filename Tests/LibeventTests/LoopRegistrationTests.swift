@@ -90,6 +90,32 @@ struct LoopRegistrationTests {
     #expect(!fired.value)
   }
 
+  /// A server's teardown cancels its own timers, which are registered too.
+  @Test func closingTheLoopWhileAServerHasATimerArmed() throws {
+    let loop = EventLoop()
+    // Registered first and cancelled last, so the registry's order is
+    // shuffled: the drop timer ends up before the server.
+    let early = loop.schedule(afterMs: 60_000) {}
+    // `drop` closes the connection on a 0 ms timer; stop before it fires.
+    let server = try HTTPServer(loop: loop, host: "127.0.0.1", port: 0) { request in
+      request.drop()
+      loop.stop()
+    }
+    let client = HTTPClient(
+      loop: loop, host: "127.0.0.1", port: server.port, maxConnections: 1, timeoutMs: 2_000)
+    var settled = false
+    client.send(ClientRequest(method: .get, path: "/")) { _ in settled = true }
+    loop.run()
+    early.cancel()
+    #expect(server.inFlight == 1)
+    #expect(loop.registrationCount == 3)  // the server, its drop timer, the client's deadline
+    loop.close()
+    #expect(loop.registrationCount == 0)
+    #expect(server.isClosed)
+    client.shutdown()
+    #expect(settled)
+  }
+
   @Test func aWakerNobodyHoldsWakesTheLoop() {
     let loop = EventLoop()
     let woken = Flag()
