@@ -19,7 +19,7 @@ public struct HTTPServerLimits: Sendable {
 
 public struct BindError: Error, CustomStringConvertible {
   public let host: String
-  public private(set) var port: Int
+  public let port: Int
 
   public var description: String { "cannot listen on \(host):\(port) (errno \(errno))" }
 }
