@@ -1,5 +1,4 @@
 import CLibevent
-import Glibc
 
 /// One libevent `event_base`. Every other wrapper in this module holds its loop
 /// strongly so that the base is freed last (docs/libevent-boundary.md).
@@ -11,8 +10,8 @@ public final class EventLoop {
   /// What libevent may call back into: see `LoopRegistration`.
   var registry: [LoopRegistration] = []
 
+  /// Call `ProcessSetup.install()` once before the first loop.
   public init() {
-    Self.installProcessDefaults
     guard let base = event_base_new() else { fatalError("event_base_new failed") }
     self.base = base
   }
@@ -27,18 +26,4 @@ public final class EventLoop {
 
   /// Ends `run()` after the callbacks of the current iteration.
   public func stop() { event_base_loopexit(base, nil) }
-
-  /// SIGPIPE ignored (libevent writes with plain `write`) and libevent's own
-  /// messages routed to stderr in our log shape; both once per process.
-  private static let installProcessDefaults: Void = {
-    signal(SIGPIPE, SIG_IGN)
-    event_set_log_callback { severity, message in
-      guard let message else { return }
-      let level =
-        severity >= EVENT_LOG_ERR ? "error" : severity >= EVENT_LOG_WARN ? "warning" : "debug"
-      if level == "debug" { return }
-      let line = "level=\(level) component=libevent msg=\"\(String(cString: message))\"\n"
-      line.withCString { _ = write(2, $0, strlen($0)) }
-    }
-  }()
 }

@@ -33,6 +33,7 @@ struct EventMockCommand: ParsableCommand {
   }
 
   func run() throws {
+    ProcessSetup.install()
     var settings = MockSettings()
     settings.host = host
     settings.port = port

@@ -15,6 +15,7 @@ struct EventServiceCommand: ParsableCommand {
   var config: String?
 
   func run() throws {
+    ProcessSetup.install()
     let settings: ServiceConfig
     do {
       settings = try ServiceConfig.load(path: config, environment: ProcessEnvironment.variables)

@@ -1,9 +1,12 @@
 import Foundation
+import Libevent
 import Testing
 
 /// The real binaries, run as a user would run them.
 @Suite("event-service and event-mock binaries")
 struct ExecutableTests {
+  init() { ProcessSetup.install() }
+
   private func process(_ name: String, arguments: [String] = []) -> Process? {
     BuiltProduct.process(name, arguments: arguments)
   }

@@ -13,6 +13,7 @@ struct HTTPClientTests {
     var silent = false
 
     init(delayMs: Int64 = 0) throws {
+      ProcessSetup.install()
       server = try HTTPServer(loop: loop, host: "127.0.0.1", port: 0) { [unowned self] request in
         self.requestsSeen += 1
         if self.silent { return self.hold(request) }

@@ -8,6 +8,8 @@ import Testing
 /// which is what an optimised build does to a local it never reads again.
 @Suite("Loop registrations")
 struct LoopRegistrationTests {
+  init() { ProcessSetup.install() }
+
   final class Flag {
     var value = false
   }

@@ -24,6 +24,7 @@ final class BackgroundLoop: Sendable {
   /// `build` creates everything on the loop thread and returns the objects to
   /// keep alive together with the ports to hand back.
   init(_ build: @escaping @Sendable (EventLoop) throws -> (keep: Any, ports: [Int])) throws {
+    ProcessSetup.install()
     let thread = Thread { [shared, started, finished] in
       let loop = EventLoop()
       var kept: Any?
