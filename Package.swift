@@ -33,15 +33,25 @@ let package = Package(
     .target(
       name: "EventService",
       dependencies: [
-        "Libevent", "Resilience", "MiniJSON", "MockUpstream",
+        "Libevent", "Resilience", "MiniJSON",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Prometheus", package: "swift-prometheus"),
+      ]
+    ),
+    // The composition root: the service and the embedded mock on one loop,
+    // and the config file's MOCK section. Neither of them imports the other.
+    .target(
+      name: "ServiceAssembly",
+      dependencies: [
+        "EventService", "MockUpstream", "Libevent", "MiniJSON",
+        .product(name: "Logging", package: "swift-log"),
       ]
     ),
     .executableTarget(
       name: "event-service",
       dependencies: [
-        "EventService",
+        "ServiceAssembly", "EventService", "Libevent",
+        .product(name: "Logging", package: "swift-log"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -58,7 +68,9 @@ let package = Package(
     .testTarget(name: "MiniJSONTests", dependencies: ["MiniJSON"]),
     .testTarget(
       name: "EventServiceTests",
-      dependencies: ["EventService", "MockUpstream", "Libevent", "MiniJSON", "Resilience"]
+      dependencies: [
+        "ServiceAssembly", "EventService", "MockUpstream", "Libevent", "MiniJSON", "Resilience",
+      ]
     ),
   ]
 )

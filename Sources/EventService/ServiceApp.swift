@@ -1,40 +1,17 @@
 import Libevent
 import Logging
-import MockUpstream
 
-/// The event service on one loop: its evhttp server, its upstream client,
-/// its breaker and, unless `MOCK.ENABLED` is false, the embedded mock.
+/// The event service on one loop: its evhttp server, its upstream client
+/// and its breaker. It reaches the event API over HTTP only.
 public final class ServiceApp {
   private let context: ServiceContext
   private var server: HTTPServer!
-  public let mock: MockUpstream?
   private var requestIDs: RequestIDSource
   private var drainDeadline: LoopTimer?
   private var isShuttingDown = false
 
   public init(loop: EventLoop, config: ServiceConfig, logger: Logger) throws {
-    var upstreamAddress = config.apiBase
-    if config.mock.enabled {
-      let mock = try MockUpstream(loop: loop, settings: config.mock)
-      self.mock = mock
-      // With MOCK.PORT 0 the mock's port is only known now.
-      if config.mock.port == 0 {
-        upstreamAddress = UpstreamAddress(host: config.mock.host, port: mock.port)
-      }
-      logger.info(
-        "mock upstream listening",
-        metadata: ["address": .string("\(config.mock.host):\(mock.port)")])
-      if upstreamAddress.port != mock.port {
-        logger.warning(
-          "API_BASE does not point at the embedded mock",
-          metadata: [
-            "api_base": .string(upstreamAddress.description),
-            "mock_port": .stringConvertible(mock.port),
-          ])
-      }
-    } else {
-      mock = nil
-    }
+    let upstreamAddress = config.apiBase
     context = ServiceContext(
       loop: loop, config: config, upstreamAddress: upstreamAddress, logger: logger,
       metrics: ServiceMetrics())
@@ -87,12 +64,11 @@ public final class ServiceApp {
     context.logger.info(
       "shutting down", metadata: ["in_flight": .stringConvertible(server.inFlight)])
     var finished = false
-    let finish = { [context, mock] in
+    let finish = { [context] in
       guard !finished else { return }
       finished = true
       context.breaker.stop()
       context.upstream.shutdown()
-      mock?.stop()
       context.logger.info("stopped")
       done()
     }

@@ -46,13 +46,11 @@ struct EventMockCommand: ParsableCommand {
     settings.extraUsers = try extraUsers()
     ProcessLimits.raiseOpenFileLimit()
     let loop = EventLoop()
-    let mock = try MockUpstream(loop: loop, settings: settings)
+    let mock = try MockEventAPI(loop: loop, settings: settings)
     print("event-mock listening on \(host):\(mock.port)")
     fflush(nil)
     for signal in [SIGTERM, SIGINT] {
-      loop.onSignal(signal) { [weak mock] _ in
-        mock?.stop { loop.stop() }
-      }
+      loop.onSignal(signal) { _ in mock.stop { loop.stop() } }
     }
     loop.run()
     loop.close()

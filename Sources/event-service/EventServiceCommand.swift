@@ -3,6 +3,7 @@ import EventService
 import Glibc
 import Libevent
 import Logging
+import ServiceAssembly
 
 @main
 struct EventServiceCommand: ParsableCommand {
@@ -16,9 +17,9 @@ struct EventServiceCommand: ParsableCommand {
 
   func run() throws {
     ProcessSetup.install()
-    let settings: ServiceConfig
+    let settings: AssemblyConfig
     do {
-      settings = try ServiceConfig.load(path: config, environment: ProcessEnvironment.variables)
+      settings = try AssemblyConfig.load(path: config, environment: ProcessEnvironment.variables)
     } catch {
       FileHandleStandardError.writeLine(error.description)
       throw ExitCode(2)
@@ -30,19 +31,19 @@ struct EventServiceCommand: ParsableCommand {
     logger.debug("open file limit", metadata: ["limit": .stringConvertible(openFiles)])
 
     let loop = EventLoop()
-    let app: ServiceApp
+    let app: AssembledService
     do {
-      app = try ServiceApp(loop: loop, config: settings, logger: logger)
+      app = try AssembledService(loop: loop, config: settings, logger: logger)
     } catch {
       logger.error("cannot start", metadata: ["error": .string("\(error)")])
       throw ExitCode(1)
     }
-    // The loop holds the watchers and the app's servers while they are
-    // registered; nothing here needs to keep them alive.
+    // The loop holds the watchers while they are registered, and they hold
+    // the app: nothing here needs to keep either alive. `close()` lets go.
     for signal in [SIGTERM, SIGINT] {
-      loop.onSignal(signal) { [weak app] number in
+      loop.onSignal(signal) { number in
         logger.info("signal received", metadata: ["signal": .stringConvertible(number)])
-        app?.shutdown { loop.stop() }
+        app.shutdown { loop.stop() }
       }
     }
     loop.run()

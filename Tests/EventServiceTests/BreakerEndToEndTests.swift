@@ -1,5 +1,6 @@
 import Foundation
 import MiniJSON
+import ServiceAssembly
 import Testing
 
 @testable import EventService
@@ -7,7 +8,7 @@ import Testing
 /// The breaker through real HTTP, with small timings (BACKOFF_MS 200, window 2 s).
 @Suite("Circuit breaker on POST /addEvent")
 struct BreakerEndToEndTests {
-  static func fastBreaker(_ config: inout ServiceConfig) {
+  static func fastBreaker(_ config: inout AssemblyConfig) {
     config.breaker.backoffMs = 200
     config.breaker.failureWindowMs = 2_000
   }

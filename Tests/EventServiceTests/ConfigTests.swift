@@ -1,4 +1,5 @@
 import Foundation
+import ServiceAssembly
 import Testing
 
 @testable import EventService
@@ -6,9 +7,9 @@ import Testing
 @Suite("config.json and environment overrides")
 struct ConfigTests {
   private func load(_ json: String?, env: [String: String] = [:], path: String? = nil)
-    throws(ConfigError) -> ServiceConfig
+    throws(ConfigError) -> AssemblyConfig
   {
-    try ServiceConfig.load(path: path, environment: env) { _ in json.map { Array($0.utf8) } }
+    try AssemblyConfig.load(path: path, environment: env) { _ in json.map { Array($0.utf8) } }
   }
 
   private func problem(_ json: String?, env: [String: String] = [:]) -> ConfigError? {
@@ -37,7 +38,7 @@ struct ConfigTests {
     let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
       "../../config.json")
     let bytes = try [UInt8](Data(contentsOf: url))
-    let fromFile = try ServiceConfig.load(path: url.path, environment: [:]) { _ in bytes }
+    let fromFile = try AssemblyConfig.load(path: url.path, environment: [:]) { _ in bytes }
     let defaults = try load(nil)
     #expect(
       fromFile.port == defaults.port && fromFile.breaker == defaults.breaker

@@ -3,13 +3,15 @@ import MiniJSON
 /// Where each key's value comes from: the environment variable of the same
 /// name wins over the file, which wins over the default. Every key read is
 /// recorded, so keys nobody asked for (typos) can be reported.
-struct ConfigSource {
+public struct ConfigSource {
   private let prefix: String
   private let file: [(String, JSONValue)]
   private let environment: [String: String]
   private(set) var consumed: Set<String> = []
 
-  init(file: JSONValue?, environment: [String: String], prefix: String = "") throws(ConfigError) {
+  public init(file: JSONValue?, environment: [String: String], prefix: String = "")
+    throws(ConfigError)
+  {
     self.prefix = prefix
     self.environment = environment
     switch file {
@@ -24,7 +26,7 @@ struct ConfigSource {
 
   /// The raw value of `key`; environment text is read as JSON when it parses
   /// as JSON, else as a plain string.
-  mutating func value(_ key: String) throws(ConfigError) -> JSONValue? {
+  public mutating func value(_ key: String) throws(ConfigError) -> JSONValue? {
     consumed.insert(key)
     if prefix.isEmpty, let text = environment[key] {
       return (try? JSONValue.parse(text)) ?? .string(text)
@@ -33,26 +35,27 @@ struct ConfigSource {
   }
 
   /// The file's value only (for keys whose environment variable is read elsewhere).
-  mutating func fileValue(_ key: String) -> JSONValue? {
+  public mutating func fileValue(_ key: String) -> JSONValue? {
     consumed.insert(key)
     return file.first { $0.0 == key }?.1
   }
 
-  func rejectUnknownKeys() throws(ConfigError) {
+  public func rejectUnknownKeys() throws(ConfigError) {
     if let unknown = file.first(where: { !consumed.contains($0.0) }) {
       throw ConfigError(key: prefix + unknown.0, problem: "unknown key")
     }
   }
 
-  func name(_ key: String) -> String { prefix + key }
+  public func name(_ key: String) -> String { prefix + key }
 
-  /// The `MOCK` environment variable as JSON, if set.
-  var environmentForMock: JSONValue? {
-    guard prefix.isEmpty, let text = environment["MOCK"] else { return nil }
+  /// The environment variable `key` read as JSON, if set (for a section
+  /// such as `MOCK` whose keys override the file's one by one).
+  public func environmentJSON(_ key: String) -> JSONValue? {
+    guard prefix.isEmpty, let text = environment[key] else { return nil }
     return (try? JSONValue.parse(text)) ?? .string(text)
   }
 
-  mutating func int(_ key: String, default value: Int, in range: ClosedRange<Int>)
+  public mutating func int(_ key: String, default value: Int, in range: ClosedRange<Int>)
     throws(ConfigError) -> Int
   {
     guard let raw = try self.value(key) else { return value }
@@ -67,13 +70,13 @@ struct ConfigSource {
   }
 
   /// A duration in milliseconds; negative values are refused.
-  mutating func milliseconds(_ key: String, default value: Int64, minimum: Int = 0)
+  public mutating func milliseconds(_ key: String, default value: Int64, minimum: Int = 0)
     throws(ConfigError) -> Int64
   {
     Int64(try int(key, default: Int(value), in: minimum...Int(Int32.max)))
   }
 
-  mutating func double(_ key: String, default value: Double, in range: ClosedRange<Double>)
+  public mutating func double(_ key: String, default value: Double, in range: ClosedRange<Double>)
     throws(ConfigError) -> Double
   {
     guard let raw = try self.value(key) else { return value }
@@ -87,7 +90,7 @@ struct ConfigSource {
     return number
   }
 
-  mutating func bool(_ key: String, default value: Bool) throws(ConfigError) -> Bool {
+  public mutating func bool(_ key: String, default value: Bool) throws(ConfigError) -> Bool {
     guard let raw = try self.value(key) else { return value }
     switch raw {
     case .bool(let flag): return flag
@@ -98,7 +101,7 @@ struct ConfigSource {
     }
   }
 
-  mutating func string(_ key: String, default value: String) throws(ConfigError) -> String {
+  public mutating func string(_ key: String, default value: String) throws(ConfigError) -> String {
     if prefix.isEmpty, let text = environment[key] {
       consumed.insert(key)
       return text

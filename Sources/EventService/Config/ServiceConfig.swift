@@ -1,10 +1,10 @@
 import Logging
 import MiniJSON
-import MockUpstream
 import Resilience
 
-/// Every setting of the service (docs/api.md, "Configuration"), with its default. `load` is the one
-/// place where keys are named, defaulted and validated.
+/// Every setting of the service (docs/api.md, "Configuration"), with its
+/// default. `parse` is the one place where its keys are named, defaulted and
+/// validated.
 public struct ServiceConfig: Sendable {
   public var host = "127.0.0.1"
   public var port = 3000
@@ -17,29 +17,12 @@ public struct ServiceConfig: Sendable {
   public var maxBodyBytes = 65_536
   public var shutdownGraceMs: Int64 = 10_000
   public var logLevel: Logger.Level = .info
-  public var mock = MockSettings()
 
   public init() {}
 
-  /// Reads `path` (a missing file means all defaults, unless the path was
-  /// given explicitly), then applies environment overrides.
-  public static func load(
-    path: String?, environment: [String: String], readFile: (String) -> [UInt8]? = ConfigFile.read
-  ) throws(ConfigError) -> ServiceConfig {
-    let location = path ?? "config.json"
-    var document: JSONValue?
-    if let bytes = readFile(location) {
-      do { document = try JSONValue.parse(bytes) } catch {
-        throw ConfigError(key: location, problem: "not valid JSON (\(error))")
-      }
-    } else if path != nil {
-      throw ConfigError(key: location, problem: "cannot read the file")
-    }
-    var source = try ConfigSource(file: document, environment: environment)
-    return try parse(&source)
-  }
-
-  static func parse(_ source: inout ConfigSource) throws(ConfigError) -> ServiceConfig {
+  /// Reads the service's keys from `source`. Other sections (`MOCK`) are
+  /// read by whoever owns them; the caller then rejects what nobody read.
+  public static func parse(_ source: inout ConfigSource) throws(ConfigError) -> ServiceConfig {
     var c = ServiceConfig()
     c.host = try source.string("HOST", default: c.host)
     c.port = try source.int("PORT", default: c.port, in: 0...65535)
@@ -72,8 +55,6 @@ public struct ServiceConfig: Sendable {
       )
     }
     c.logLevel = parsed
-    c.mock = try MockConfig.parse(source.fileValue("MOCK"), environment: source.environmentForMock)
-    try source.rejectUnknownKeys()
     return c
   }
 }

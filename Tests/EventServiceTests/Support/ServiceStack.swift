@@ -2,6 +2,7 @@ import EventService
 import Libevent
 import Logging
 import MockUpstream
+import ServiceAssembly
 
 /// What a scripted upstream answers to one request.
 struct ScriptedReply: Sendable {
@@ -23,8 +24,8 @@ struct ServiceStack {
 
   typealias Script = @Sendable (_ method: String, _ path: String, _ body: [UInt8]) -> ScriptedReply
 
-  static func testConfig() -> ServiceConfig {
-    var config = ServiceConfig()
+  static func testConfig() -> AssemblyConfig {
+    var config = AssemblyConfig()
     config.port = 0
     config.logLevel = .error
     config.retry = .init(retries: 2, baseMs: 2, maxMs: 10)
@@ -37,16 +38,17 @@ struct ServiceStack {
   }
 
   /// Service plus embedded mock; the tally counts mock requests by route.
-  static func withMock(_ configure: (inout ServiceConfig) -> Void = { _ in }) throws -> ServiceStack
+  static func withMock(_ configure: (inout AssemblyConfig) -> Void = { _ in }) throws
+    -> ServiceStack
   {
     var config = testConfig()
     configure(&config)
     let settings = config
     let tally = Tally()
     let background = try BackgroundLoop { loop in
-      let app = try ServiceApp(loop: loop, config: settings, logger: testLogger(settings))
+      let app = try AssembledService(loop: loop, config: settings, logger: testLogger(settings))
       app.mock?.onRequest = { route in tally.add(route.rawValue) }
-      return (app, [app.port, app.mock?.port ?? 0])
+      return (app, [app.service.port, app.mock?.port ?? 0])
     }
     return ServiceStack(
       background: background, servicePort: background.ports[0], upstreamPort: background.ports[1],
@@ -55,7 +57,7 @@ struct ServiceStack {
 
   /// Service in front of a scripted upstream; the tally counts requests by "METHOD path".
   static func withScript(
-    _ configure: (inout ServiceConfig) -> Void = { _ in }, script: @escaping Script
+    _ configure: (inout AssemblyConfig) -> Void = { _ in }, script: @escaping Script
   ) throws -> ServiceStack {
     var config = testConfig()
     config.mock.enabled = false
@@ -78,7 +80,7 @@ struct ServiceStack {
         }
         if reply.delayMs > 0 { loop.schedule(afterMs: reply.delayMs, answer) } else { answer() }
       }
-      var serviceConfig = settings
+      var serviceConfig = settings.service
       // The configured host (an IP or a name) with the scripted upstream's port.
       serviceConfig.apiBase.port = upstream.port
       let app = try ServiceApp(loop: loop, config: serviceConfig, logger: testLogger(settings))
@@ -89,7 +91,7 @@ struct ServiceStack {
       upstreamRequests: tally)
   }
 
-  static func testLogger(_ config: ServiceConfig) -> Logger {
+  static func testLogger(_ config: AssemblyConfig) -> Logger {
     Logger(label: "test") { _ in LogfmtHandler(level: config.logLevel) }
   }
 

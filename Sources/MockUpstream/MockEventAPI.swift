@@ -4,7 +4,7 @@ import MiniJSON
 /// The stand-in for the external event API (docs/api.md): a real evhttp server
 /// with the original's data, its slow event lookups, its failing writes and
 /// its dropped connections. Every delay is a loop timer.
-public final class MockUpstream {
+public final class MockEventAPI {
   public enum Route: String, Sendable, CaseIterable {
     case getUsers, getUserById, addEvent, getEvents, getEventById, other
   }
@@ -72,7 +72,7 @@ public final class MockUpstream {
     }
   }
 
-  private func answerOrDrop(_ request: ServerRequest, body: (MockUpstream) -> [UInt8]) {
+  private func answerOrDrop(_ request: ServerRequest, body: (MockEventAPI) -> [UInt8]) {
     if settings.errorRate > 0 && Double.random(in: 0..<1, using: &random) < settings.errorRate {
       request.drop()
     } else {

@@ -1,3 +1,4 @@
+import EventService
 import MiniJSON
 import MockUpstream
 
