@@ -1,29 +1,22 @@
 import CLibevent
-import Glibc
 
-/// One request through `HTTPClient`: queued, then in flight on one pooled
-/// connection, then finished. Its completion runs at most once, and never
-/// after `cancel()`.
+/// One request through `HTTPClient`. Its completion runs at most once, and
+/// never after `cancel()`.
 public final class ClientCall {
-  enum State {
-    case queued
-    case inFlight(PooledConnection, OpaquePointer)
-    case finished
-  }
-
+  let id: ConnectionPool.CallID
   let request: ClientRequest
-  var state: State = .queued
+  /// The connection it is in flight on, once sent.
+  var connection: ConnectionPool.ConnectionID?
   /// Set by libevent's error callback; read by the response callback.
   var reportedError: evhttp_request_error?
-  /// Set when our own deadline cancelled the request.
-  var timedOut = false
   private var completion: ((Result<ClientResponse, ClientFailure>) -> Void)?
   weak var client: HTTPClient?
 
   init(
-    request: ClientRequest, client: HTTPClient,
+    id: ConnectionPool.CallID, request: ClientRequest, client: HTTPClient,
     completion: @escaping (Result<ClientResponse, ClientFailure>) -> Void
   ) {
+    self.id = id
     self.request = request
     self.client = client
     self.completion = completion
@@ -37,7 +30,6 @@ public final class ClientCall {
   }
 
   func finish(_ result: Result<ClientResponse, ClientFailure>) {
-    state = .finished
     let completion = self.completion
     self.completion = nil
     completion?(result)

@@ -2,41 +2,51 @@ import CLibevent
 import DequeModule
 import Glibc
 
-/// An HTTP/1.1 client for one upstream host with a pool of keep-alive
-/// `evhttp_connection`s, at most one request on each at a time. Requests
-/// beyond `maxConnections` wait here, in order (never queued on a libevent
-/// connection, where cancel and free give no callback).
+/// An HTTP/1.1 client for one upstream host over a pool of keep-alive
+/// `evhttp_connection`s. `ConnectionPool` decides everything (which
+/// connection, who waits, what is closed); this class only carries its
+/// actions out with libevent and reports back what libevent did.
 ///
 /// Every request has a deadline of its own, connect to last byte: libevent's
 /// timeouts restart on any activity, so they only back it up.
 ///
-/// Context ownership: each in-flight request holds one retain of its
-/// `ClientCall`, released exactly once — by the response callback, by
-/// `abort` (our cancel or deadline), or by `shutdown` when it frees the
-/// connection (libevent runs no callback in those two cases).
+/// Context ownership: a request in flight holds one retain of its
+/// `ClientCall`, released exactly once — by the response callback, or by
+/// the `abort` action (our cancel, our deadline, shutdown), after which
+/// libevent runs no callback for it.
 public final class HTTPClient {
+  public typealias CallID = ConnectionPool.CallID
+  public typealias ConnectionID = ConnectionPool.ConnectionID
+
   private let loop: EventLoop
   private let host: String
   private let port: Int
   private let hostHeader: String
   private let timeoutMs: Int64
-  public let maxConnections: Int
   private var dns: OpaquePointer?
-  private var idleWarm: [PooledConnection] = []
-  private var idleCold: [PooledConnection] = []
-  private var busy: [ObjectIdentifier: PooledConnection] = [:]
-  private var waiting: Deque<ClientCall> = []
+  private var pool: ConnectionPool
+  private var calls: [CallID: ClientCall] = [:]
+  private var connections: [ConnectionID: PooledConnection] = [:]
+  /// The request on each busy connection, with the context it retains.
+  private var inFlight: [ConnectionID: (call: ClientCall, raw: OpaquePointer)] = [:]
+  /// Responses waiting for the pool's `complete`.
+  private var responses: [CallID: ClientResponse] = [:]
+  private var nextCall = 0
+  private var actions: Deque<ConnectionPool.Action> = []
+  private var isApplying = false
+  /// Closed connections are freed on the next loop turn: a connection may
+  /// be closed from inside one of its own callbacks.
   private var retired: [PooledConnection] = []
   private lazy var reaper = LoopTimer(loop: loop) { [weak self] in self?.retired.removeAll() }
-  private var isShutDown = false
+  private var isShuttingDown = false
 
   public init(loop: EventLoop, host: String, port: Int, maxConnections: Int, timeoutMs: Int64) {
     self.loop = loop
     self.host = host
     self.port = port
     self.hostHeader = port == 80 ? host : "\(host):\(port)"
-    self.maxConnections = max(1, maxConnections)
     self.timeoutMs = max(1, timeoutMs)
+    pool = ConnectionPool(maxConnections: maxConnections)
     if !Self.isNumericAddress(host) {
       // With a nil dns_base libevent would resolve with a blocking getaddrinfo.
       dns = evdns_base_new(
@@ -46,110 +56,92 @@ public final class HTTPClient {
 
   deinit {
     shutdown()
+    retired.removeAll()
     if let dns { evdns_base_free(dns, 0) }
   }
 
-  public var openConnections: Int { idleWarm.count + idleCold.count + busy.count }
-  public var queuedRequests: Int { waiting.count }
+  public var maxConnections: Int { pool.maxConnections }
+  public var openConnections: Int { pool.openConnections }
+  public var queuedRequests: Int { pool.queuedCalls }
 
   @discardableResult
   public func send(
     _ request: ClientRequest, completion: @escaping (Result<ClientResponse, ClientFailure>) -> Void
   ) -> ClientCall {
-    let call = ClientCall(request: request, client: self, completion: completion)
-    guard !isShutDown else {
-      call.finish(.failure(.closed))
-      return call
-    }
-    waiting.append(call)
-    pump()
+    let call = ClientCall(
+      id: CallID(nextCall), request: request, client: self, completion: completion)
+    nextCall += 1
+    calls[call.id] = call
+    apply(pool.request(call.id, idempotent: request.idempotent))
     return call
   }
 
-  /// Frees every connection (aborting what is in flight, without completions)
-  /// and fails what is queued. Used on shutdown.
+  /// Fails what is queued and in flight and frees every connection.
   public func shutdown() {
-    isShutDown = true
-    let queued = waiting
-    waiting.removeAll()
-    let inFlight = busy.values
-    busy.removeAll()
-    // Settle every context first, then run completions: a completion may
-    // cancel other calls, which must find them already finished.
-    var failed: [ClientCall] = []
-    for connection in inFlight {
-      guard let call = connection.current else { continue }
-      connection.current = nil
-      call.state = .finished
-      connection.freeNow()
-      Unmanaged.passUnretained(call).release()
-      failed.append(call)
-    }
-    for call in queued { call.state = .finished }
-    for call in failed + queued { call.finish(.failure(.closed)) }
-    idleWarm.removeAll()
-    idleCold.removeAll()
-    retired.removeAll()
+    isShuttingDown = true
+    apply(pool.shutdown())
   }
 
   func cancel(_ call: ClientCall) {
-    switch call.state {
-    case .queued:
-      if let index = waiting.firstIndex(where: { $0 === call }) { waiting.remove(at: index) }
-      call.state = .finished
-    case .inFlight(let connection, let raw):
-      abort(call, connection: connection, raw: raw)
-      release(connection)
-      call.state = .finished
-      pump()
-    case .finished:
-      break
+    guard calls.removeValue(forKey: call.id) != nil else { return }
+    apply(pool.cancel(call.id))
+  }
+
+  // MARK: - Actions
+
+  /// Carries out actions in order. An event reported while this runs (a
+  /// completion that starts another request, a synchronous failure) queues
+  /// its actions behind the current ones instead of re-entering.
+  private func apply(_ next: [ConnectionPool.Action]) {
+    actions.append(contentsOf: next)
+    guard !isApplying else { return }
+    isApplying = true
+    defer { isApplying = false }
+    while let action = actions.popFirst() { perform(action) }
+  }
+
+  private func perform(_ action: ConnectionPool.Action) {
+    switch action {
+    case .connect(let id):
+      connections[id] = PooledConnection(
+        id: id, loop: loop, dns: dns, host: host, port: port, timeoutMs: timeoutMs,
+        onDeadline: { [weak self] id in self?.report { $0.deadlinePassed(id) } },
+        onPeerClose: { [weak self] id in self?.report { $0.closedByPeer(id) } })
+      apply(pool.connected(id))
+    case .send(let call, let connection): start(call, on: connection)
+    case .armDeadline(let id): connections[id]?.deadline.arm(afterMs: timeoutMs)
+    case .disarmDeadline(let id): connections[id]?.deadline.cancel()
+    case .abort(let id):
+      guard let (call, raw) = inFlight.removeValue(forKey: id) else { return }
+      evhttp_cancel_request(raw)
+      Unmanaged.passUnretained(call).release()
+    case .complete(let id, let result):
+      let response = responses.removeValue(forKey: id)
+      guard let call = calls.removeValue(forKey: id) else { return }
+      switch (result, response) {
+      case (.response, let response?): call.finish(.success(response))
+      case (.failure(let failure), _): call.finish(.failure(failure))
+      case (.response, nil): call.finish(.failure(.invalidResponse))
+      }
+    case .close(let id):
+      guard let connection = connections.removeValue(forKey: id) else { return }
+      if isShuttingDown {
+        connection.freeNow()
+      } else {
+        retired.append(connection)
+        reaper.arm(afterMs: 0)
+      }
     }
   }
 
-  // MARK: - Dispatch
-
-  private var isPumping = false
-
-  /// Hands waiting calls to free connections, in order. Not re-entered: a
-  /// call that completes inside `dispatch` leaves the rest to this loop
-  /// instead of recursing once per queued call.
-  private func pump() {
-    guard !isPumping else { return }
-    isPumping = true
-    defer { isPumping = false }
-    while let call = waiting.first, let connection = connection(for: call.request) {
-      waiting.removeFirst()
-      dispatch(call, on: connection)
-    }
+  private func report(_ event: (inout ConnectionPool) -> [ConnectionPool.Action]) {
+    apply(event(&pool))
   }
 
-  /// Idempotent requests prefer a warm connection; the others need a cold
-  /// one, and a warm idle one is retired to make room if the pool is full.
-  private func connection(for request: ClientRequest) -> PooledConnection? {
-    if request.idempotent, let warm = idleWarm.popLast() { return warm }
-    if let cold = idleCold.popLast() { return cold }
-    // A "warm" idle connection whose socket the server has since closed is cold.
-    if !request.idempotent, let index = idleWarm.lastIndex(where: { !$0.isWarm }) {
-      return idleWarm.remove(at: index)
-    }
-    if openConnections < maxConnections { return makeConnection() }
-    if !request.idempotent, let warm = idleWarm.popLast() {
-      retired.append(warm)
-      reaper.arm(afterMs: 0)
-      return makeConnection()
-    }
-    return nil
-  }
+  // MARK: - libevent
 
-  private func makeConnection() -> PooledConnection {
-    PooledConnection(loop: loop, dns: dns, host: host, port: port, timeoutMs: timeoutMs) {
-      [unowned self] connection in
-      self.deadlinePassed(on: connection)
-    }
-  }
-
-  private func dispatch(_ call: ClientCall, on connection: PooledConnection) {
+  private func start(_ id: CallID, on connectionID: ConnectionID) {
+    guard let call = calls[id], let connection = connections[connectionID] else { return }
     let arg = Unmanaged.passRetained(call).toOpaque()
     let raw = evhttp_request_new(
       { raw, arg in
@@ -168,65 +160,37 @@ public final class HTTPClient {
         _ = evbuffer_add(evhttp_request_get_output_buffer(raw), $0.baseAddress, $0.count)
       }
     }
-    busy[ObjectIdentifier(connection)] = connection
-    connection.current = call
-    call.state = .inFlight(connection, raw)
-    connection.isWarm = true
-    connection.deadline.arm(afterMs: timeoutMs)
-    // A refused connect may complete the call before this returns.
+    call.connection = connectionID
+    inFlight[connectionID] = (call, raw)
     if evhttp_make_request(connection.evcon, raw, call.request.method.command, call.request.path)
       != 0
     {
       // libevent returns -1 with the request unqueued and not freed (a failed
       // connect setup); it is ours to free, and the context ours to release.
+      inFlight[connectionID] = nil
       evhttp_request_free(raw)
       Unmanaged.passUnretained(call).release()
-      release(connection)
-      call.finish(.failure(.connect))
+      report { $0.responded(connectionID, .failure(.connect)) }
     }
   }
-
-  // MARK: - Completion
 
   private func responded(_ call: ClientCall, raw: OpaquePointer?) {
-    guard case .inFlight(let connection, _) = call.state else { return }
-    let result: Result<ClientResponse, ClientFailure>
+    guard let connection = call.connection, inFlight[connection]?.call === call else { return }
+    inFlight[connection] = nil
+    let outcome: ConnectionPool.Outcome
     if let raw {
       let status = Int(evhttp_request_get_response_code(raw))
-      result =
-        status == 0
-        ? .failure(.connect) : .success(ClientResponse(status: status, body: Self.body(of: raw)))
+      if status == 0 {
+        // No error callback: the connection could not be made.
+        outcome = .failure(.connect)
+      } else {
+        responses[call.id] = ClientResponse(status: status, body: Self.body(of: raw))
+        outcome = .response
+      }
     } else {
-      result = .failure(Self.failure(for: call.reportedError))
+      outcome = .failure(Self.failure(for: call.reportedError))
     }
-    release(connection)
-    call.state = .finished
-    pump()
-    call.finish(result)
-  }
-
-  private func deadlinePassed(on connection: PooledConnection) {
-    guard let call = connection.current, case .inFlight(_, let raw) = call.state else { return }
-    abort(call, connection: connection, raw: raw)
-    release(connection)
-    pump()
-    call.finish(.failure(.timeout))
-  }
-
-  /// Cancels the head-of-line request: libevent calls only the error
-  /// callback (synchronously) and resets the connection; we own the release.
-  private func abort(_ call: ClientCall, connection: PooledConnection, raw: OpaquePointer) {
-    call.state = .finished
-    evhttp_cancel_request(raw)
-    Unmanaged.passUnretained(call).release()
-    connection.isWarm = false
-  }
-
-  private func release(_ connection: PooledConnection) {
-    connection.deadline.cancel()
-    connection.current = nil
-    guard busy.removeValue(forKey: ObjectIdentifier(connection)) != nil, !isShutDown else { return }
-    if connection.isWarm { idleWarm.append(connection) } else { idleCold.append(connection) }
+    report { $0.responded(connection, outcome) }
   }
 
   private static func failure(for error: evhttp_request_error?) -> ClientFailure {
