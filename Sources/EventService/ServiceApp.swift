@@ -52,7 +52,7 @@ public final class ServiceApp {
     let match = RouteID.match(path: request.path)
     let exchange = Exchange(
       request: request, id: requestIDs.id(from: request.header("X-Request-Id")),
-      routeLabel: match?.0.rawValue ?? "unmatched", context: context)
+      route: match?.0, context: context)
     Router(context: context).route(exchange, match: match)
   }
 

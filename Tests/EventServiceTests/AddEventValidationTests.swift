@@ -5,7 +5,7 @@ import Testing
 
 @Suite("AddEventValidation")
 struct AddEventValidationTests {
-  private func check(_ contentType: String?, _ body: String, max: Int = 100) -> AddEventRejection? {
+  private func check(_ contentType: String?, _ body: String, max: Int = 100) -> ServiceError? {
     if case .failure(let rejection) = AddEventValidation.validate(
       contentType: contentType, body: Array(body.utf8), maxBodyBytes: max)
     {
@@ -68,7 +68,7 @@ extension AddEventValidationTests {
   func strictJSONProblemsNameTheirCause(body: String, problem: String) {
     let rejection = check("application/json", body)
     #expect(rejection?.status == 400)
-    #expect(rejection?.code == "invalid_body")
+    #expect(rejection?.code == .invalidBody)
     #expect(rejection?.message.contains(problem) == true, "\(rejection?.message ?? "accepted")")
   }
 

@@ -13,17 +13,14 @@ enum AddEventHandler {
     {
     case .success(let valid): members = valid
     case .failure(let rejection):
-      exchange.error(rejection.status, rejection.code, rejection.message)
+      exchange.fail(rejection)
       return
     }
     let permit: BreakerPermit
     switch context.breaker.admit() {
     case .allow(let granted): permit = granted
     case .reject(let retryAfterMs):
-      exchange.error(
-        503, "circuit_open", "the event API is failing; not calling it for now",
-        extra: [("retryAfterMs", .number(String(retryAfterMs)))],
-        headers: [("Retry-After", String(max(1, (retryAfterMs + 999) / 1000)))])
+      exchange.fail(.circuitOpen(retryAfterMs: retryAfterMs))
       return
     }
     let id = EventID.make()
@@ -36,15 +33,15 @@ enum AddEventHandler {
         exchange.json(200, .object([("success", .bool(true)), ("id", .string(id))]))
       case .success:
         context.breaker.record(.failure, permit: permit)
-        UpstreamErrors.unavailable(exchange, "upstream reported \"success\": false", status: 503)
+        exchange.fail(.upstreamUnavailable("upstream reported \"success\": false", status: 503))
       case .answer(let response):
         context.breaker.record(.neutral, permit: permit)
-        exchange.error(
-          response.status, "upstream_rejected", "upstream answered \(response.status)",
-          extra: upstreamMessage(response.body))
+        exchange.fail(
+          .upstreamRejected(
+            status: response.status, upstreamMessage: upstreamMessage(response.body)))
       case .failure(let failure):
         context.breaker.record(.failure, permit: permit)
-        UpstreamErrors.unavailable(exchange, failure.description, status: 503)
+        exchange.fail(.upstreamUnavailable(failure.description, status: 503))
       }
     }
   }
@@ -56,9 +53,8 @@ enum AddEventHandler {
   }
 
   /// The upstream's own error text, when it gave one, for the client's benefit.
-  private static func upstreamMessage(_ body: [UInt8]) -> [(String, JSONValue)] {
-    guard let value = try? JSONValue.parse(body), case .object = value else { return [] }
-    let text = value["message"]?.stringValue ?? value["error"]?.stringValue
-    return text.map { [("upstreamMessage", .string($0))] } ?? []
+  private static func upstreamMessage(_ body: [UInt8]) -> String? {
+    guard let value = try? JSONValue.parse(body), case .object = value else { return nil }
+    return value["message"]?.stringValue ?? value["error"]?.stringValue
   }
 }

@@ -1,12 +1,5 @@
 import MiniJSON
 
-/// Why an /addEvent request is refused before anything is sent upstream.
-public struct AddEventRejection: Error, Equatable, Sendable {
-  public let status: Int
-  public let code: String
-  public let message: String
-}
-
 /// The checks of POST /addEvent (docs/api.md), in order:
 /// media type (415), size (413), then the body itself (400, naming the field).
 public enum AddEventValidation {
@@ -14,30 +7,26 @@ public enum AddEventValidation {
 
   /// The event as parsed, ready to be given its id.
   public static func validate(contentType: String?, body: [UInt8], maxBodyBytes: Int) -> Result<
-    [(String, JSONValue)], AddEventRejection
+    [(String, JSONValue)], ServiceError
   > {
     guard let contentType, isJSON(contentType) else {
-      let got = contentType.map { "got \($0)" } ?? "no Content-Type header"
-      return .failure(
-        reject(415, "unsupported_media_type", "Content-Type must be application/json (\(got))"))
+      return .failure(.unsupportedMediaType(got: contentType))
     }
     guard body.count <= maxBodyBytes else {
-      return .failure(
-        reject(
-          413, "payload_too_large", "body is \(body.count) bytes; the limit is \(maxBodyBytes)"))
+      return .failure(.payloadTooLarge(size: body.count, limit: maxBodyBytes))
     }
     let value: JSONValue
     do { value = try JSONValue.parse(body) } catch {
       return .failure(
-        invalid(
+        .invalidBody(
           body.isEmpty
             ? "body is empty; expected a JSON object" : "body is not valid JSON: \(error)"))
     }
     guard case .object(let members) = value else {
-      return .failure(invalid("body must be a JSON object"))
+      return .failure(.invalidBody("body must be a JSON object"))
     }
     if let problem = nameProblem(value["name"]) ?? userIdProblem(value["userId"]) {
-      return .failure(invalid(problem))
+      return .failure(.invalidBody(problem))
     }
     return .success(members)
   }
@@ -71,14 +60,6 @@ public enum AddEventValidation {
     return mediaType.trimmingSpaces.lowercased() == "application/json"
   }
 
-  private static func invalid(_ message: String) -> AddEventRejection {
-    reject(400, "invalid_body", message)
-  }
-
-  private static func reject(_ status: Int, _ code: String, _ message: String) -> AddEventRejection
-  {
-    AddEventRejection(status: status, code: code, message: message)
-  }
 }
 
 extension Substring {

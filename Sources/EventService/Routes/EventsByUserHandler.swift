@@ -17,7 +17,7 @@ final class EventsByUserHandler {
 
   static func handle(_ exchange: Exchange, rawID: String, context: ServiceContext) {
     guard let id = UserIDValidation.decode(rawID) else {
-      exchange.error(400, "invalid_user_id", "user id must be 1-64 characters of A-Z a-z 0-9 _ . -")
+      exchange.fail(.invalidUserID)
       return
     }
     EventsByUserHandler(exchange: exchange, context: context).start(userID: id)
@@ -35,16 +35,16 @@ final class EventsByUserHandler {
       switch result {
       case .success(let response):
         guard let ids = Self.eventIDs(in: response.body) else {
-          UpstreamErrors.unavailable(exchange, "upstream sent a user without an events list")
+          exchange.fail(.upstreamUnavailable("upstream sent a user without an events list"))
           return
         }
         fetchAll(ids)
       case .answer(let response) where response.status == 404:
-        exchange.error(404, "user_not_found", "no user with id \(userID)")
+        exchange.fail(.userNotFound(userID))
       case .answer(let response):
-        UpstreamErrors.unavailable(exchange, "upstream answered \(response.status) for the user")
+        exchange.fail(.upstreamUnavailable("upstream answered \(response.status) for the user"))
       case .failure(let failure):
-        UpstreamErrors.unavailable(exchange, "\(failure) (after retries)")
+        exchange.fail(.upstreamUnavailable("\(failure) (after retries)"))
       }
     }
   }
@@ -75,7 +75,7 @@ final class EventsByUserHandler {
     let others = pending.values
     pending.removeAll()
     for handle in others { handle.cancel() }
-    UpstreamErrors.unavailable(exchange, message)
+    exchange.fail(.upstreamUnavailable(message))
   }
 
   /// The events in the user's order; a repeated id appears again.

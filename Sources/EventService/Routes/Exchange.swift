@@ -8,15 +8,16 @@ import MiniJSON
 final class Exchange {
   let request: ServerRequest
   let id: String
-  let routeLabel: String
+  /// The matched route, or nil.
+  let route: RouteID?
   private let startNs: UInt64
   private let context: ServiceContext
   var upstreamCalls = 0
 
-  init(request: ServerRequest, id: String, routeLabel: String, context: ServiceContext) {
+  init(request: ServerRequest, id: String, route: RouteID?, context: ServiceContext) {
     self.request = request
     self.id = id
-    self.routeLabel = routeLabel
+    self.route = route
     self.context = context
     startNs = MonotonicClock.nowNs()
   }
@@ -31,14 +32,9 @@ final class Exchange {
     json(status, value.bytes, headers: headers)
   }
 
-  /// `{"error": code, "message": text}` plus any extra fields.
-  func error(
-    _ status: Int, _ code: String, _ message: String, extra: [(String, JSONValue)] = [],
-    headers: [(String, String)] = []
-  ) {
-    json(
-      status, .object([("error", .string(code)), ("message", .string(message))] + extra),
-      headers: headers)
+  /// The error's JSON shape, with its headers.
+  func fail(_ error: ServiceError) {
+    json(error.status, error.json, headers: error.headers)
   }
 
   func send(_ status: Int, _ body: [UInt8], contentType: String, headers: [(String, String)] = []) {
@@ -47,7 +43,7 @@ final class Exchange {
       status: status, headers: [("Content-Type", contentType), ("X-Request-Id", id)] + headers,
       body: body)
     let elapsedNs = MonotonicClock.nowNs() - startNs
-    context.metrics.recordRequest(route: routeLabel, status: status, nanoseconds: Int64(elapsedNs))
+    context.metrics.recordRequest(route: route, status: status, nanoseconds: Int64(elapsedNs))
     context.logger.info(
       "request",
       metadata: [

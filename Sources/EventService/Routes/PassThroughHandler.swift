@@ -6,18 +6,12 @@ enum PassThroughHandler {
       switch result {
       case .success(let response): exchange.json(200, response.body)
       case .answer(let response):
-        UpstreamErrors.unavailable(exchange, "upstream answered \(response.status)")
-      case .failure(let failure): UpstreamErrors.unavailable(exchange, "\(failure) (after retries)")
+        exchange.fail(.upstreamUnavailable("upstream answered \(response.status)"))
+      case .failure(let failure): exchange.fail(.upstreamUnavailable("\(failure) (after retries)"))
       }
     }
     _ =
       route == .getUsers
       ? context.upstream.getUsers(completion) : context.upstream.getEvents(completion)
-  }
-}
-
-enum UpstreamErrors {
-  static func unavailable(_ exchange: Exchange, _ message: String, status: Int = 502) {
-    exchange.error(status, "upstream_unavailable", message)
   }
 }

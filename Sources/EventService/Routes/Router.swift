@@ -8,14 +8,11 @@ struct Router {
   func route(_ exchange: Exchange, match: (RouteID, parameter: String?)?) {
     let method = exchange.request.method
     guard let (route, parameter) = match else {
-      exchange.error(404, "not_found", "no route for \(method.rawValue) \(exchange.request.path)")
+      exchange.fail(.notFound(method, exchange.request.path))
       return
     }
     guard route.methods.contains(method) else {
-      exchange.error(
-        405, "method_not_allowed",
-        "\(route.rawValue) allows \(route.allowHeader), not \(method == .other ? "this method" : method.rawValue)",
-        headers: [("Allow", route.allowHeader)])
+      exchange.fail(.methodNotAllowed(route, method))
       return
     }
     switch route {

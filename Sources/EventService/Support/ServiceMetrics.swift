@@ -48,7 +48,9 @@ public final class ServiceMetrics {
       namespace: "event_service", metricName: metric, unitName: unit, helpText: help)
   }
 
-  public func recordRequest(route: String, status: Int, nanoseconds: Int64) {
+  /// `route` nil: the path matched no route (label `unmatched`).
+  public func recordRequest(route: RouteID?, status: Int, nanoseconds: Int64) {
+    let route = route?.rawValue ?? "unmatched"
     counter(
       &requests, key: "\(route) \(status)", "http_requests", "requests by route and status",
       [("route", route), ("status", String(status))]
@@ -64,7 +66,8 @@ public final class ServiceMetrics {
     histogram.recordNanoseconds(nanoseconds)
   }
 
-  public func recordUpstream(route: String, outcome: String) {
+  public func recordUpstream(route: UpstreamRoute, outcome: UpstreamOutcome) {
+    let (route, outcome) = (route.rawValue, outcome.rawValue)
     counter(
       &upstream, key: "\(route) \(outcome)", "upstream_requests",
       "upstream attempts by route and outcome",

@@ -64,8 +64,7 @@ public final class UpstreamClient {
       idempotent: false)
     return http.send(request) { [metrics] result in
       let classified = UpstreamResult(result, route: .addEvent)
-      metrics.recordUpstream(
-        route: UpstreamRoute.addEvent.rawValue, outcome: classified.metricOutcome)
+      metrics.recordUpstream(route: .addEvent, outcome: classified.outcome)
       completion(classified)
     }
   }
@@ -91,7 +90,7 @@ public final class UpstreamClient {
       guard let self else { return }
       fetch.call = nil
       let classified = UpstreamResult(result, route: route)
-      self.metrics.recordUpstream(route: route.rawValue, outcome: classified.metricOutcome)
+      self.metrics.recordUpstream(route: route, outcome: classified.outcome)
       if case .failure = classified,
         let delay = self.retry.delayMs(attempt: fetch.attempt, using: &self.random)
       {

@@ -58,17 +58,26 @@ public enum UpstreamResult: Sendable {
     }
   }
 
-  var metricOutcome: String {
+  var outcome: UpstreamOutcome {
     switch self {
-    case .success: "success"
-    case .answer: "answer"
-    case .failure(.status): "error_status"
-    case .failure(.malformedBody): "malformed_body"
-    case .failure(.transport(.timeout)): "timeout"
-    case .failure(.transport(.connect)): "connect_error"
-    case .failure(.transport): "connection_error"
+    case .success: .success
+    case .answer: .answer
+    case .failure(.status): .errorStatus
+    case .failure(.malformedBody): .malformedBody
+    case .failure(.transport(.timeout)): .timeout
+    case .failure(.transport(.connect)): .connectError
+    case .failure(.transport): .connectionError
     }
   }
+}
+
+/// How an upstream attempt ended (the `outcome` label of its metric).
+public enum UpstreamOutcome: String, Sendable {
+  case success, answer, timeout
+  case errorStatus = "error_status"
+  case malformedBody = "malformed_body"
+  case connectError = "connect_error"
+  case connectionError = "connection_error"
 }
 
 public enum UpstreamFailure: Error, Sendable, Equatable, CustomStringConvertible {

@@ -1,0 +1,94 @@
+import Libevent
+import MiniJSON
+
+/// Every error answer the service gives, in one vocabulary: status, a stable
+/// code, a message for people, and the extra fields and headers some carry.
+/// Sent as `{"error": code, "message": message, …extra}`.
+public struct ServiceError: Error, Equatable, Sendable {
+  public enum Code: String, Sendable {
+    case invalidBody = "invalid_body"
+    case invalidUserID = "invalid_user_id"
+    case notFound = "not_found"
+    case userNotFound = "user_not_found"
+    case methodNotAllowed = "method_not_allowed"
+    case payloadTooLarge = "payload_too_large"
+    case unsupportedMediaType = "unsupported_media_type"
+    case upstreamRejected = "upstream_rejected"
+    case upstreamUnavailable = "upstream_unavailable"
+    case circuitOpen = "circuit_open"
+  }
+
+  public let status: Int
+  public let code: Code
+  public let message: String
+  public var extra: [(String, JSONValue)] = []
+  public var headers: [(String, String)] = []
+
+  public static func == (a: ServiceError, b: ServiceError) -> Bool {
+    a.status == b.status && a.code == b.code && a.message == b.message
+      && a.headers.elementsEqual(b.headers, by: ==)
+      && a.extra.elementsEqual(b.extra) { $0.0 == $1.0 && $0.1 == $1.1 }
+  }
+
+  public var json: JSONValue {
+    .object([("error", .string(code.rawValue)), ("message", .string(message))] + extra)
+  }
+}
+
+extension ServiceError {
+  static func invalidBody(_ message: String) -> ServiceError {
+    ServiceError(status: 400, code: .invalidBody, message: message)
+  }
+
+  static let invalidUserID = ServiceError(
+    status: 400, code: .invalidUserID,
+    message: "user id must be 1-64 characters of A-Z a-z 0-9 _ . -")
+
+  static func notFound(_ method: HTTPMethod, _ path: String) -> ServiceError {
+    ServiceError(status: 404, code: .notFound, message: "no route for \(method.rawValue) \(path)")
+  }
+
+  static func userNotFound(_ id: String) -> ServiceError {
+    ServiceError(status: 404, code: .userNotFound, message: "no user with id \(id)")
+  }
+
+  static func methodNotAllowed(_ route: RouteID, _ method: HTTPMethod) -> ServiceError {
+    let name = method == .other ? "this method" : method.rawValue
+    return ServiceError(
+      status: 405, code: .methodNotAllowed,
+      message: "\(route.rawValue) allows \(route.allowHeader), not \(name)",
+      headers: [("Allow", route.allowHeader)])
+  }
+
+  static func payloadTooLarge(size: Int, limit: Int) -> ServiceError {
+    ServiceError(
+      status: 413, code: .payloadTooLarge, message: "body is \(size) bytes; the limit is \(limit)")
+  }
+
+  static func unsupportedMediaType(got contentType: String?) -> ServiceError {
+    let got = contentType.map { "got \($0)" } ?? "no Content-Type header"
+    return ServiceError(
+      status: 415, code: .unsupportedMediaType,
+      message: "Content-Type must be application/json (\(got))")
+  }
+
+  /// The upstream's own 4xx, with its message when it gave one.
+  static func upstreamRejected(status: Int, upstreamMessage: String?) -> ServiceError {
+    ServiceError(
+      status: status, code: .upstreamRejected, message: "upstream answered \(status)",
+      extra: upstreamMessage.map { [("upstreamMessage", .string($0))] } ?? [])
+  }
+
+  /// 502 for reads; `/addEvent` answers 503 (the event may be retried).
+  static func upstreamUnavailable(_ message: String, status: Int = 502) -> ServiceError {
+    ServiceError(status: status, code: .upstreamUnavailable, message: message)
+  }
+
+  /// `retryAfterMs` as a field, and `Retry-After` in whole seconds, rounded up.
+  static func circuitOpen(retryAfterMs: Int64) -> ServiceError {
+    ServiceError(
+      status: 503, code: .circuitOpen, message: "the event API is failing; not calling it for now",
+      extra: [("retryAfterMs", .number(String(retryAfterMs)))],
+      headers: [("Retry-After", String(max(1, (retryAfterMs + 999) / 1000)))])
+  }
+}
