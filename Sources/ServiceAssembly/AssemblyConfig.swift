@@ -32,12 +32,26 @@ public struct AssemblyConfig: Sendable {
     } else if path != nil {
       throw ConfigError(key: location, problem: "cannot read the file")
     }
+    return try read(document, environment: environment).config
+  }
+
+  /// Every key of `config.json` (`MOCK`'s as `MOCK.KEY`) with its default, in
+  /// the order they are read: the one list the README, the docs and
+  /// `config.json` itself are checked against.
+  public static var defaults: [(key: String, value: JSONValue)] {
+    (try? read(nil, environment: [:]).defaults) ?? []
+  }
+
+  private static func read(_ document: JSONValue?, environment: [String: String])
+    throws(ConfigError) -> (config: AssemblyConfig, defaults: [(key: String, value: JSONValue)])
+  {
     var source = try ConfigSource(file: document, environment: environment)
     var config = AssemblyConfig()
     config.service = try ServiceConfig.parse(&source)
-    config.mock = try MockConfig.parse(
+    let (mock, mockDefaults) = try MockConfig.parse(
       source.fileValue("MOCK"), environment: source.environmentJSON("MOCK"))
+    config.mock = mock
     try source.rejectUnknownKeys()
-    return config
+    return (config, source.defaults + mockDefaults)
   }
 }

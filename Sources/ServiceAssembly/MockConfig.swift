@@ -5,8 +5,9 @@ import MockUpstream
 /// The `MOCK` object of config.json. The `MOCK` environment variable, if
 /// set, holds a JSON object whose keys override the file's one by one.
 enum MockConfig {
+  /// The settings, and every key read with its default (`MOCK.…`).
   static func parse(_ value: JSONValue?, environment: JSONValue?) throws(ConfigError)
-    -> MockSettings
+    -> (MockSettings, defaults: [(key: String, value: JSONValue)])
   {
     var members: [(String, JSONValue)] = []
     for layer in [value, environment] {
@@ -30,15 +31,14 @@ enum MockConfig {
     m.failDelayMs = try source.milliseconds("FAIL_DELAY_MS", default: m.failDelayMs)
     m.eventDelayMs = try source.milliseconds("EVENT_DELAY_MS", default: m.eventDelayMs)
     m.seed = UInt64(try source.int("SEED", default: Int(m.seed), in: 0...Int.max))
-    m.extraUsers = try extraUsers(try source.value("EXTRA_USERS"))
+    m.extraUsers = try extraUsers(try source.value("EXTRA_USERS", default: .array([])))
     try source.rejectUnknownKeys()
-    return m
+    return (m, source.defaults)
   }
 
-  private static func extraUsers(_ value: JSONValue?) throws(ConfigError) -> [MockSettings
+  private static func extraUsers(_ value: JSONValue) throws(ConfigError) -> [MockSettings
     .ExtraUser]
   {
-    guard let value else { return [] }
     guard let list = value.arrayValue else {
       throw ConfigError(key: "MOCK.EXTRA_USERS", problem: "expected a list")
     }

@@ -9,18 +9,23 @@ struct EventMockCommand: ParsableCommand {
     commandName: "event-mock",
     abstract: "The mock event API alone (the same one event-service embeds).")
 
-  @Option(help: "Address to bind.") var host = "127.0.0.1"
-  @Option(help: "Port (0 picks a free one).") var port = 3001
+  /// The defaults, declared once in `MockSettings` (as the `MOCK` keys'
+  /// are); `--help` shows them.
+  private static let defaults = MockSettings()
+
+  @Option(help: "Address to bind.") var host = defaults.host
+  @Option(help: "Port (0 picks a free one).") var port = defaults.port
   @Option(help: "Probability that GET /getUsers or /getEvents drops the connection.")
-  var errorRate = 0.05
-  @Option(help: "Successful POST /addEvent calls at the start of each cycle.") var okCount = 5
-  @Option(help: "Failing POST /addEvent calls after them.") var failCount = 10
-  @Option(help: "Delay before a failing POST /addEvent answers 503 (ms).") var failDelayMs: Int64 =
-    100
-  @Option(help: "Delay of GET /getEventById (ms).") var eventDelayMs: Int64 = 500
-  @Option(help: "Random seed (dropped connections).") var seed: UInt64 = 42
-  @Option(help: "Extra user owning generated events, as ID:COUNT (repeatable).") var extraUser:
-    [String] = []
+  var errorRate = defaults.errorRate
+  @Option(help: "Successful POST /addEvent calls at the start of each cycle.")
+  var okCount = defaults.okCount
+  @Option(help: "Failing POST /addEvent calls after them.") var failCount = defaults.failCount
+  @Option(help: "Delay before a failing POST /addEvent answers 503 (ms).")
+  var failDelayMs = defaults.failDelayMs
+  @Option(help: "Delay of GET /getEventById (ms).") var eventDelayMs = defaults.eventDelayMs
+  @Option(help: "Random seed (dropped connections).") var seed = defaults.seed
+  @Option(help: "Extra user owning generated events, as ID:COUNT (repeatable).")
+  var extraUser: [String] = []
 
   func validate() throws {
     guard (0...1).contains(errorRate) else {

@@ -34,18 +34,6 @@ struct ConfigTests {
     #expect(config.mock.eventDelayMs == 500 && config.mock.errorRate == 0.05)
   }
 
-  @Test func theRepositoryConfigHoldsEveryKeyWithItsDefault() throws {
-    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
-      "../../config.json")
-    let bytes = try [UInt8](Data(contentsOf: url))
-    let fromFile = try AssemblyConfig.load(path: url.path, environment: [:]) { _ in bytes }
-    let defaults = try load(nil)
-    #expect(
-      fromFile.port == defaults.port && fromFile.breaker == defaults.breaker
-        && fromFile.retry == defaults.retry)
-    #expect(fromFile.mock == defaults.mock && fromFile.maxBodyBytes == defaults.maxBodyBytes)
-  }
-
   @Test func fileValuesAndEnvironmentOverrides() throws {
     let json =
       #"{"PORT": 4000, "BACKOFF_MS": 200, "MOCK": {"PORT": 4001, "EXTRA_USERS": [{"id": "big", "events": 3}]}}"#

@@ -8,6 +8,10 @@ public struct ConfigSource {
   private let file: [(String, JSONValue)]
   private let environment: [String: String]
   private(set) var consumed: Set<String> = []
+  /// Every key read with its default, in order: read from an empty source,
+  /// this is the one list of keys and defaults (docs and tests compare
+  /// `config.json` and the README against it).
+  public private(set) var defaults: [(key: String, value: JSONValue)] = []
 
   public init(file: JSONValue?, environment: [String: String], prefix: String = "")
     throws(ConfigError)
@@ -22,6 +26,14 @@ public struct ConfigSource {
         key: prefix.isEmpty ? "config" : String(prefix.dropLast()),
         problem: "expected a JSON object")
     }
+  }
+
+  /// A key with no typed reader (a list, say): its default is recorded here.
+  public mutating func value(_ key: String, default value: JSONValue) throws(ConfigError)
+    -> JSONValue
+  {
+    defaults.append((name(key), value))
+    return try self.value(key) ?? value
   }
 
   /// The raw value of `key`; environment text is read as JSON when it parses
@@ -58,6 +70,7 @@ public struct ConfigSource {
   public mutating func int(_ key: String, default value: Int, in range: ClosedRange<Int>)
     throws(ConfigError) -> Int
   {
+    defaults.append((name(key), .int(value)))
     guard let raw = try self.value(key) else { return value }
     guard let text = raw.integerText, let number = Int(text) else {
       throw ConfigError(key: name(key), problem: "expected an integer, got \(raw.serialized)")
@@ -79,6 +92,7 @@ public struct ConfigSource {
   public mutating func double(_ key: String, default value: Double, in range: ClosedRange<Double>)
     throws(ConfigError) -> Double
   {
+    defaults.append((name(key), .number(String(value))))
     guard let raw = try self.value(key) else { return value }
     guard case .number(let text) = raw, let number = Double(text) else {
       throw ConfigError(key: name(key), problem: "expected a number, got \(raw.serialized)")
@@ -91,6 +105,7 @@ public struct ConfigSource {
   }
 
   public mutating func bool(_ key: String, default value: Bool) throws(ConfigError) -> Bool {
+    defaults.append((name(key), .bool(value)))
     guard let raw = try self.value(key) else { return value }
     switch raw {
     case .bool(let flag): return flag
@@ -102,6 +117,7 @@ public struct ConfigSource {
   }
 
   public mutating func string(_ key: String, default value: String) throws(ConfigError) -> String {
+    defaults.append((name(key), .string(value)))
     if prefix.isEmpty, let text = environment[key] {
       consumed.insert(key)
       return text

@@ -28,27 +28,32 @@ public struct ServiceConfig: Sendable {
     c.port = try source.int("PORT", default: c.port, in: 0...65535)
     c.apiBase = try UpstreamAddress.parse(
       try source.string("API_BASE", default: c.apiBase.description))
-    c.breaker.failureThreshold = try source.int("FAILURE_THRESHOLD", default: 3, in: 1...1_000_000)
+    c.breaker.failureThreshold = try source.int(
+      "FAILURE_THRESHOLD", default: c.breaker.failureThreshold, in: 1...1_000_000)
     c.breaker.failureWindowMs = try source.milliseconds(
-      "FAILURE_WINDOW_MS", default: 30_000, minimum: 1)
-    c.breaker.backoffMs = try source.milliseconds("BACKOFF_MS", default: 5_000, minimum: 1)
-    c.breaker.backoffMultiplier = try source.double("BACKOFF_MULTIPLIER", default: 1, in: 1...1_000)
-    c.breaker.backoffMaxMs = try source.milliseconds("BACKOFF_MAX_MS", default: 60_000, minimum: 1)
+      "FAILURE_WINDOW_MS", default: c.breaker.failureWindowMs, minimum: 1)
+    c.breaker.backoffMs = try source.milliseconds(
+      "BACKOFF_MS", default: c.breaker.backoffMs, minimum: 1)
+    c.breaker.backoffMultiplier = try source.double(
+      "BACKOFF_MULTIPLIER", default: c.breaker.backoffMultiplier, in: 1...1_000)
+    c.breaker.backoffMaxMs = try source.milliseconds(
+      "BACKOFF_MAX_MS", default: c.breaker.backoffMaxMs, minimum: 1)
     guard c.breaker.backoffMaxMs >= c.breaker.backoffMs else {
       throw ConfigError(
         key: "BACKOFF_MAX_MS", problem: "must not be below BACKOFF_MS (\(c.breaker.backoffMs))")
     }
-    c.upstreamTimeoutMs = try source.milliseconds("UPSTREAM_TIMEOUT_MS", default: 2_000, minimum: 1)
+    c.upstreamTimeoutMs = try source.milliseconds(
+      "UPSTREAM_TIMEOUT_MS", default: c.upstreamTimeoutMs, minimum: 1)
     c.breaker.probeTimeoutMs = c.upstreamTimeoutMs
     c.upstreamMaxConnections = try source.int(
-      "UPSTREAM_MAX_CONNECTIONS", default: 4_096, in: 1...1_000_000)
-    c.retry.retries = try source.int("GET_RETRIES", default: 2, in: 0...100)
-    c.coalesceGets = try source.bool("COALESCE_GETS", default: true)
-    c.retry.baseMs = try source.milliseconds("RETRY_BASE_MS", default: 25)
-    c.retry.maxMs = try source.milliseconds("RETRY_MAX_MS", default: 250)
-    c.maxBodyBytes = try source.int("MAX_BODY_BYTES", default: 65_536, in: 2...(64 << 20))
-    c.shutdownGraceMs = try source.milliseconds("SHUTDOWN_GRACE_MS", default: 10_000)
-    let level = try source.string("LOG_LEVEL", default: "info")
+      "UPSTREAM_MAX_CONNECTIONS", default: c.upstreamMaxConnections, in: 1...1_000_000)
+    c.retry.retries = try source.int("GET_RETRIES", default: c.retry.retries, in: 0...100)
+    c.coalesceGets = try source.bool("COALESCE_GETS", default: c.coalesceGets)
+    c.retry.baseMs = try source.milliseconds("RETRY_BASE_MS", default: c.retry.baseMs)
+    c.retry.maxMs = try source.milliseconds("RETRY_MAX_MS", default: c.retry.maxMs)
+    c.maxBodyBytes = try source.int("MAX_BODY_BYTES", default: c.maxBodyBytes, in: 2...(64 << 20))
+    c.shutdownGraceMs = try source.milliseconds("SHUTDOWN_GRACE_MS", default: c.shutdownGraceMs)
+    let level = try source.string("LOG_LEVEL", default: c.logLevel.rawValue)
     guard let parsed = Logger.Level(rawValue: level), parsed != .notice, parsed != .critical else {
       throw ConfigError(
         key: "LOG_LEVEL", problem: "expected trace, debug, info, warning or error, got \"\(level)\""
