@@ -15,17 +15,6 @@ struct RequestIDSource {
   }
 
   static func isValid(_ value: String) -> Bool {
-    let bytes = value.utf8
-    return (1...128).contains(bytes.count)
-      && bytes.allSatisfy { byte in
-        switch byte {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-          UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"),
-          UInt8(ascii: ":"),
-          UInt8(ascii: "-"):
-          true
-        default: false
-        }
-      }
+    TokenCharacters.matches(value, length: 1...128, extra: "._:-")
   }
 }

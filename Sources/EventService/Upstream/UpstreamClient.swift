@@ -114,12 +114,9 @@ public final class UpstreamClient {
   static func encodeSegment(_ text: String) -> String {
     var out = ""
     for byte in text.utf8 {
-      switch byte {
-      case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-        UInt8(ascii: "0")...UInt8(ascii: "9"),
-        UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+      if TokenCharacters.isAllowed(byte, extra: "-._~") {
         out.unicodeScalars.append(Unicode.Scalar(byte))
-      default:
+      } else {
         let hex = String(byte, radix: 16, uppercase: true)
         out += "%" + (hex.count == 1 ? "0" + hex : hex)
       }
