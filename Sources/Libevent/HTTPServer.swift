@@ -1,6 +1,5 @@
 import CLibevent
 import Glibc
-import Synchronization
 
 public struct HTTPServerLimits: Sendable {
   public var maxBodyBytes: Int
@@ -33,7 +32,7 @@ public struct BindError: Error, CustomStringConvertible {
 /// The handler may hold its owner strongly: `close()` lets go of it.
 public final class HTTPServer: LoopRegistration {
   private var http: OpaquePointer?
-  private var bound: OpaquePointer?
+  fileprivate var bound: OpaquePointer?
   private let replyBuffer: OpaquePointer
   private var handler: ((ServerRequest) -> Void)?
   private var pendingDrops: [OpaquePointer] = []
@@ -89,7 +88,7 @@ public final class HTTPServer: LoopRegistration {
         guard let raw, let arg else { return }
         Unmanaged<HTTPServer>.fromOpaque(arg).takeUnretainedValue().accept(raw)
       }, Unmanaged.passUnretained(self).toOpaque())
-    AcceptErrorRegistry.register(listener: evhttp_bound_socket_get_listener(bound), server: self)
+    Self.watchAcceptErrors(of: evhttp_bound_socket_get_listener(bound))
     register()
   }
 
@@ -119,7 +118,6 @@ public final class HTTPServer: LoopRegistration {
 
   private func unlistenIfBound() {
     guard let bound, let http else { return }
-    AcceptErrorRegistry.unregister(listener: evhttp_bound_socket_get_listener(bound))
     evhttp_del_accept_socket(http, bound)
     self.bound = nil
   }
@@ -203,30 +201,21 @@ public final class HTTPServer: LoopRegistration {
   }
 }
 
-/// Maps a listener to its server: libevent hands the listener's error callback
-/// only evhttp's own argument, never ours. Locked, since tests run several loops.
-private enum AcceptErrorRegistry {
-  static let servers = Mutex<[UInt: UInt]>([:])
-
-  static func register(listener: OpaquePointer?, server: HTTPServer) {
+extension HTTPServer {
+  /// libevent hands a listener's error callback only evhttp's own argument,
+  /// never ours. The callback runs inside `loop.run()`, so the running loop
+  /// is known, and the server is the one among its registrations that owns
+  /// this listener (a short scan, and only when accept() failed).
+  fileprivate static func watchAcceptErrors(of listener: OpaquePointer?) {
     guard let listener else { return }
-    let key = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(listener)))
-    let value = UInt(bitPattern: Int(bitPattern: Unmanaged.passUnretained(server).toOpaque()))
-    servers.withLock { $0[key] = value }
     evconnlistener_set_error_cb(listener) { listener, _ in
-      guard let listener else { return }
-      let key = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(listener)))
-      guard let value = AcceptErrorRegistry.servers.withLock({ $0[key] }),
-        let pointer = UnsafeMutableRawPointer(bitPattern: value)
-      else { return }
-      Unmanaged<HTTPServer>.fromOpaque(pointer).takeUnretainedValue().acceptFailed(
-        listener: listener)
+      guard let listener, let loop = EventLoop.running else { return }
+      let server = loop.registry.lazy.compactMap { $0 as? HTTPServer }.first {
+        $0.listener == listener
+      }
+      server?.acceptFailed(listener: listener)
     }
   }
 
-  static func unregister(listener: OpaquePointer?) {
-    guard let listener else { return }
-    let key = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(listener)))
-    _ = servers.withLock { $0.removeValue(forKey: key) }
-  }
+  private var listener: OpaquePointer? { bound.flatMap { evhttp_bound_socket_get_listener($0) } }
 }
