@@ -41,6 +41,16 @@ struct ConnectionPoolTests {
     [.send(r(call), on: c(connection)), .armDeadline(c(connection))]
   }
 
+  /// r0 sent on a new c0 and still in flight.
+  static let busyC0: [(Event, [Action])] = [
+    (.get(0), [.connect(c(0))]),
+    (.connected(0), sent(0, on: 0)),
+  ]
+
+  /// r0 answered: c0 is idle and warm.
+  static let warmC0: [(Event, [Action])] =
+    busyC0 + [(.ok(0), [.disarmDeadline(c(0)), .complete(r(0), .response)])]
+
   private func run(max: Int, _ rows: [(Event, [Action])]) {
     var pool = ConnectionPool(maxConnections: max)
     for (index, (event, expected)) in rows.enumerated() {
@@ -63,9 +73,7 @@ struct ConnectionPoolTests {
   @Test func atMostMaxConnectionsAndTheRestWaitInOrder() {
     run(
       max: 2,
-      [
-        (.get(0), [.connect(Self.c(0))]),
-        (.connected(0), Self.sent(0, on: 0)),
+      Self.busyC0 + [
         (.get(1), [.connect(Self.c(1))]),
         (.connected(1), Self.sent(1, on: 1)),
         (.get(2), []),
@@ -86,10 +94,7 @@ struct ConnectionPoolTests {
   @Test func idempotentRequestsReuseTheWarmestIdleConnection() {
     run(
       max: 4,
-      [
-        (.get(0), [.connect(Self.c(0))]),
-        (.connected(0), Self.sent(0, on: 0)),
-        (.ok(0), [.disarmDeadline(Self.c(0)), .complete(Self.r(0), .response)]),
+      Self.warmC0 + [
         (.get(1), Self.sent(1, on: 0)),
         (.ok(0), [.disarmDeadline(Self.c(0)), .complete(Self.r(1), .response)]),
         // Idle connections are closed too.
@@ -100,10 +105,7 @@ struct ConnectionPoolTests {
   @Test func aPostNeverReusesAWarmConnection() {
     run(
       max: 4,
-      [
-        (.get(0), [.connect(Self.c(0))]),
-        (.connected(0), Self.sent(0, on: 0)),
-        (.ok(0), [.disarmDeadline(Self.c(0)), .complete(Self.r(0), .response)]),
+      Self.warmC0 + [
         // c0 is warm and idle; the POST gets a fresh connection.
         (.post(1), [.connect(Self.c(1))]),
         (.connected(1), Self.sent(1, on: 1)),
@@ -116,10 +118,7 @@ struct ConnectionPoolTests {
   @Test func aPostInAFullPoolClosesAWarmConnectionToMakeRoom() {
     run(
       max: 1,
-      [
-        (.get(0), [.connect(Self.c(0))]),
-        (.connected(0), Self.sent(0, on: 0)),
-        (.ok(0), [.disarmDeadline(Self.c(0)), .complete(Self.r(0), .response)]),
+      Self.warmC0 + [
         (.post(1), [.close(Self.c(0)), .connect(Self.c(1))]),
         (.connected(1), Self.sent(1, on: 1)),
       ])
@@ -128,10 +127,7 @@ struct ConnectionPoolTests {
   @Test func aConnectionTheServerClosedIsColdAndServesAPost() {
     run(
       max: 1,
-      [
-        (.get(0), [.connect(Self.c(0))]),
-        (.connected(0), Self.sent(0, on: 0)),
-        (.ok(0), [.disarmDeadline(Self.c(0)), .complete(Self.r(0), .response)]),
+      Self.warmC0 + [
         (.peerClosed(0), []),
         (.post(1), Self.sent(1, on: 0)),
       ])
@@ -140,9 +136,7 @@ struct ConnectionPoolTests {
   @Test func aFailedOrTimedOutConnectionIsClosedNeverReused() {
     run(
       max: 1,
-      [
-        (.get(0), [.connect(Self.c(0))]),
-        (.connected(0), Self.sent(0, on: 0)),
+      Self.busyC0 + [
         (.get(1), []),
         (
           .failed(0, .closed),
@@ -170,9 +164,7 @@ struct ConnectionPoolTests {
   @Test func cancellingAQueuedCallJustRemovesIt() {
     run(
       max: 1,
-      [
-        (.get(0), [.connect(Self.c(0))]),
-        (.connected(0), Self.sent(0, on: 0)),
+      Self.busyC0 + [
         (.get(1), []),
         (.get(2), []),
         (.cancel(1), []),
@@ -187,9 +179,7 @@ struct ConnectionPoolTests {
   @Test func cancellingACallInFlightAbortsAndClosesItsConnection() {
     run(
       max: 1,
-      [
-        (.get(0), [.connect(Self.c(0))]),
-        (.connected(0), Self.sent(0, on: 0)),
+      Self.busyC0 + [
         (.get(1), []),
         // No completion for the cancelled call; the next one gets a new connection.
         (
@@ -204,9 +194,7 @@ struct ConnectionPoolTests {
   @Test func shutdownFailsWhatIsQueuedAndFreesWhatIsInFlight() {
     run(
       max: 2,
-      [
-        (.get(0), [.connect(Self.c(0))]),
-        (.connected(0), Self.sent(0, on: 0)),
+      Self.busyC0 + [
         (.get(1), [.connect(Self.c(1))]),
         (.connected(1), Self.sent(1, on: 1)),
         (.ok(1), [.disarmDeadline(Self.c(1)), .complete(Self.r(1), .response)]),
