@@ -16,8 +16,11 @@
 #   bigbody POST /addEvent with a 180 KB mostly-multibyte body, every one
 #           accepted and forwarded to an external event-mock: the service's
 #           CPU per request (from /proc/PID/schedstat, nanoseconds)
+#   instr   instructions per request under callgrind (scripts/bench-instr.sh);
+#           run it alone: scripts/bench.sh instr [--profile]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+[ "${1:-}" = instr ] && exec ./scripts/bench-instr.sh "${@:2}"
 ./scripts/ensure-deps.sh wrk curl bc
 swift build -c release --product event-service >/dev/null
 swift build -c release --product event-mock >/dev/null
