@@ -5,8 +5,12 @@ import CLibevent
 public final class ClientCall {
   let id: ConnectionPool.CallID
   let request: ClientRequest
-  /// The connection it is in flight on, once sent.
+  /// The connection it is in flight on, once sent, and libevent's request
+  /// there (which holds one retain of this call until released).
   var connection: ConnectionPool.ConnectionID?
+  var raw: OpaquePointer?
+  /// The answer, kept until the pool says to complete the call.
+  var response: ClientResponse?
   /// Set by libevent's error callback; read by the response callback.
   var reportedError: evhttp_request_error?
   private var completion: ((Result<ClientResponse, ClientFailure>) -> Void)?

@@ -54,7 +54,8 @@ public struct ConnectionPool {
   private enum ConnectionState {
     case starting(CallID)
     case busy(CallID, idempotent: Bool)
-    case idle(warm: Bool)
+    /// In `idle`, which also says whether it is warm.
+    case idle
   }
 
   private enum CallState {
@@ -64,12 +65,14 @@ public struct ConnectionPool {
 
   public let maxConnections: Int
   private var connections: [ConnectionID: ConnectionState] = [:]
-  /// Idle connections, most recently used last.
-  private var idle: [ConnectionID] = []
+  /// Idle connections, most recently used last, and whether each is warm
+  /// (its socket may still be open). Searched without hashing.
+  private var idle: [(id: ConnectionID, warm: Bool)] = []
   private var waiting: Deque<CallID> = []
   private var calls: [CallID: CallState] = [:]
   private var nextConnection = 0
   private var isShutDown = false
+  private var out: [Action] = []
 
   public init(maxConnections: Int) { self.maxConnections = max(1, maxConnections) }
 
@@ -77,142 +80,164 @@ public struct ConnectionPool {
   public var queuedCalls: Int { waiting.count }
 
   // MARK: - Events
+  //
+  // Each event returns the actions it calls for. They are built in `out`,
+  // whose storage is reused from event to event once the caller has taken
+  // them (no array is allocated per event: about 1,500 instructions a request).
 
   public mutating func request(_ call: CallID, idempotent: Bool) -> [Action] {
-    guard !isShutDown else { return [.complete(call, .failure(.closed))] }
+    begin()
+    guard !isShutDown else { return emit(.complete(call, .failure(.closed))) }
     calls[call] = .queued(idempotent: idempotent)
     waiting.append(call)
-    return dispatch()
+    dispatch()
+    return out
   }
 
   /// The connection asked for by `.connect` exists: its request goes out.
   public mutating func connected(_ connection: ConnectionID) -> [Action] {
+    begin()
     guard case .starting(let call)? = connections[connection],
       case .queued(let idempotent)? = calls[call]
-    else { return [] }
-    connections[connection] = .busy(call, idempotent: idempotent)
-    calls[call] = .inFlight(connection)
-    return [.send(call, on: connection), .armDeadline(connection)]
+    else { return out }
+    start(call, idempotent: idempotent, on: connection)
+    return out
   }
 
   public mutating func responded(_ connection: ConnectionID, _ outcome: Outcome) -> [Action] {
-    guard case .busy(let call, let idempotent)? = connections[connection] else { return [] }
+    begin()
+    guard case .busy(let call, let idempotent)? = connections[connection] else { return out }
     calls[call] = nil
-    var actions: [Action] = [.disarmDeadline(connection)]
+    out.append(.disarmDeadline(connection))
     switch outcome {
     case .response:
       // A non-idempotent request was sent with `Connection: close`.
-      connections[connection] = .idle(warm: idempotent)
-      idle.append(connection)
-      actions.append(.complete(call, .response))
+      connections[connection] = .idle
+      idle.append((connection, idempotent))
+      out.append(.complete(call, .response))
     case .failure(let failure):
       connections[connection] = nil
-      actions += [.complete(call, .failure(failure)), .close(connection)]
+      out.append(.complete(call, .failure(failure)))
+      out.append(.close(connection))
     }
-    return actions + dispatch()
+    dispatch()
+    return out
   }
 
   public mutating func deadlinePassed(_ connection: ConnectionID) -> [Action] {
-    guard case .busy(let call, _)? = connections[connection] else { return [] }
+    begin()
+    guard case .busy(let call, _)? = connections[connection] else { return out }
     calls[call] = nil
     connections[connection] = nil
-    return [.abort(connection), .complete(call, .failure(.timeout)), .close(connection)]
-      + dispatch()
+    out.append(.abort(connection))
+    out.append(.complete(call, .failure(.timeout)))
+    out.append(.close(connection))
+    dispatch()
+    return out
   }
 
   /// The server closed a connection's socket. An idle one is cold now; a
   /// busy one hears about it through its response.
   public mutating func closedByPeer(_ connection: ConnectionID) -> [Action] {
-    if case .idle? = connections[connection] { connections[connection] = .idle(warm: false) }
+    if let index = idle.firstIndex(where: { $0.id == connection }) { idle[index].warm = false }
     return []
   }
 
   /// The caller gave up: a queued call just leaves; one in flight is
   /// aborted and its connection closed. Either way it never completes.
   public mutating func cancel(_ call: CallID) -> [Action] {
+    begin()
     switch calls.removeValue(forKey: call) {
     case .queued?:
       waiting.removeAll { $0 == call }
-      return []
     case .inFlight(let connection)?:
       connections[connection] = nil
-      return [.disarmDeadline(connection), .abort(connection), .close(connection)] + dispatch()
+      out.append(.disarmDeadline(connection))
+      out.append(.abort(connection))
+      out.append(.close(connection))
+      dispatch()
     case nil:
-      return []
+      break
     }
+    return out
   }
 
   /// Fails what is queued and what is in flight, closes every connection;
   /// later requests fail at once.
   public mutating func shutdown() -> [Action] {
-    guard !isShutDown else { return [] }
+    begin()
+    guard !isShutDown else { return out }
     isShutDown = true
-    var actions: [Action] = []
     for (connection, state) in connections.sorted(by: { $0.key.raw < $1.key.raw }) {
       if case .busy(let call, _) = state {
-        actions += [
-          .disarmDeadline(connection), .abort(connection), .complete(call, .failure(.closed)),
-        ]
+        out.append(.disarmDeadline(connection))
+        out.append(.abort(connection))
+        out.append(.complete(call, .failure(.closed)))
       }
-      actions.append(.close(connection))
+      out.append(.close(connection))
     }
-    for call in waiting { actions.append(.complete(call, .failure(.closed))) }
+    for call in waiting { out.append(.complete(call, .failure(.closed))) }
     connections.removeAll()
     idle.removeAll()
     waiting.removeAll()
     calls.removeAll()
-    return actions
+    return out
   }
 
   // MARK: - Dispatch
 
+  private mutating func begin() { out.removeAll(keepingCapacity: true) }
+
+  private mutating func emit(_ action: Action) -> [Action] {
+    out.append(action)
+    return out
+  }
+
+  private mutating func start(_ call: CallID, idempotent: Bool, on connection: ConnectionID) {
+    connections[connection] = .busy(call, idempotent: idempotent)
+    calls[call] = .inFlight(connection)
+    out.append(.send(call, on: connection))
+    out.append(.armDeadline(connection))
+  }
+
   /// Hands waiting calls, in order, to idle or new connections.
-  private mutating func dispatch() -> [Action] {
-    var actions: [Action] = []
+  private mutating func dispatch() {
     while let call = waiting.first, case .queued(let idempotent)? = calls[call] {
-      guard let (connection, isNew, prelude) = connection(idempotent: idempotent) else { break }
-      waiting.removeFirst()
-      actions += prelude
-      if isNew {
-        connections[connection] = .starting(call)
+      if let reused = idleConnection(idempotent: idempotent) {
+        waiting.removeFirst()
+        start(call, idempotent: idempotent, on: reused)
+      } else if let fresh = newConnection(idempotent: idempotent) {
+        waiting.removeFirst()
+        connections[fresh] = .starting(call)
       } else {
-        connections[connection] = .busy(call, idempotent: idempotent)
-        calls[call] = .inFlight(connection)
-        actions += [.send(call, on: connection), .armDeadline(connection)]
+        break
       }
     }
-    return actions
   }
 
-  /// A connection for the next call, with the actions that must come first.
-  private mutating func connection(idempotent: Bool) -> (ConnectionID, isNew: Bool, [Action])? {
-    if idempotent, let reused = takeIdle(where: { $0 }) ?? takeIdle(where: { !$0 }) {
-      return (reused, false, [])
-    }
-    if !idempotent, let cold = takeIdle(where: { !$0 }) { return (cold, false, []) }
-    if connections.count < maxConnections { return newConnection(after: []) }
-    if !idempotent, let warm = takeIdle(where: { $0 }) {
+  /// An idle connection this call may use: for an idempotent one the
+  /// warmest, for another only a cold one.
+  private mutating func idleConnection(idempotent: Bool) -> ConnectionID? {
+    idempotent ? takeIdle(where: { $0 }) ?? takeIdle(where: { !$0 }) : takeIdle(where: { !$0 })
+  }
+
+  /// A new connection if there is room — for a non-idempotent call, made by
+  /// closing a warm idle one if need be — announced with `.connect`.
+  private mutating func newConnection(idempotent: Bool) -> ConnectionID? {
+    if connections.count >= maxConnections {
+      guard !idempotent, let warm = takeIdle(where: { $0 }) else { return nil }
       connections[warm] = nil
-      return newConnection(after: [.close(warm)])
+      out.append(.close(warm))
     }
-    return nil
-  }
-
-  private mutating func newConnection(after prelude: [Action]) -> (
-    ConnectionID, isNew: Bool, [Action]
-  ) {
     let connection = ConnectionID(nextConnection)
     nextConnection += 1
-    return (connection, true, prelude + [.connect(connection)])
+    out.append(.connect(connection))
+    return connection
   }
 
   /// The most recently used idle connection whose warmth matches.
   private mutating func takeIdle(where matches: (Bool) -> Bool) -> ConnectionID? {
-    guard
-      let index = idle.lastIndex(where: {
-        if case .idle(let warm)? = connections[$0] { matches(warm) } else { false }
-      })
-    else { return nil }
-    return idle.remove(at: index)
+    guard let index = idle.lastIndex(where: { matches($0.warm) }) else { return nil }
+    return idle.remove(at: index).id
   }
 }

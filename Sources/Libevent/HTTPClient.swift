@@ -27,10 +27,6 @@ public final class HTTPClient {
   private var pool: ConnectionPool
   private var calls: [CallID: ClientCall] = [:]
   private var connections: [ConnectionID: PooledConnection] = [:]
-  /// The request on each busy connection, with the context it retains.
-  private var inFlight: [ConnectionID: (call: ClientCall, raw: OpaquePointer)] = [:]
-  /// Responses waiting for the pool's `complete`.
-  private var responses: [CallID: ClientResponse] = [:]
   private var nextCall = 0
   private var actions: Deque<ConnectionPool.Action> = []
   private var isApplying = false
@@ -112,12 +108,16 @@ public final class HTTPClient {
     case .armDeadline(let id): connections[id]?.deadline.arm(afterMs: timeoutMs)
     case .disarmDeadline(let id): connections[id]?.deadline.cancel()
     case .abort(let id):
-      guard let (call, raw) = inFlight.removeValue(forKey: id) else { return }
+      guard let connection = connections[id], let call = connection.current, let raw = call.raw
+      else { return }
+      connection.current = nil
+      call.raw = nil
       evhttp_cancel_request(raw)
       Unmanaged.passUnretained(call).release()
     case .complete(let id, let result):
-      let response = responses.removeValue(forKey: id)
       guard let call = calls.removeValue(forKey: id) else { return }
+      let response = call.response
+      call.response = nil
       switch (result, response) {
       case (.response, let response?): call.finish(.success(response))
       case (.failure(let failure), _): call.finish(.failure(failure))
@@ -161,13 +161,15 @@ public final class HTTPClient {
       }
     }
     call.connection = connectionID
-    inFlight[connectionID] = (call, raw)
+    call.raw = raw
+    connection.current = call
     if evhttp_make_request(connection.evcon, raw, call.request.method.command, call.request.path)
       != 0
     {
       // libevent returns -1 with the request unqueued and not freed (a failed
       // connect setup); it is ours to free, and the context ours to release.
-      inFlight[connectionID] = nil
+      connection.current = nil
+      call.raw = nil
       evhttp_request_free(raw)
       Unmanaged.passUnretained(call).release()
       report { $0.responded(connectionID, .failure(.connect)) }
@@ -175,8 +177,10 @@ public final class HTTPClient {
   }
 
   private func responded(_ call: ClientCall, raw: OpaquePointer?) {
-    guard let connection = call.connection, inFlight[connection]?.call === call else { return }
-    inFlight[connection] = nil
+    guard let id = call.connection, let connection = connections[id], connection.current === call
+    else { return }
+    connection.current = nil
+    call.raw = nil
     let outcome: ConnectionPool.Outcome
     if let raw {
       let status = Int(evhttp_request_get_response_code(raw))
@@ -184,13 +188,13 @@ public final class HTTPClient {
         // No error callback: the connection could not be made.
         outcome = .failure(.connect)
       } else {
-        responses[call.id] = ClientResponse(status: status, body: Self.body(of: raw))
+        call.response = ClientResponse(status: status, body: Self.body(of: raw))
         outcome = .response
       }
     } else {
       outcome = .failure(Self.failure(for: call.reportedError))
     }
-    report { $0.responded(connection, outcome) }
+    report { $0.responded(id, outcome) }
   }
 
   private static func failure(for error: evhttp_request_error?) -> ClientFailure {

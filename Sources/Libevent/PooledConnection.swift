@@ -8,6 +8,8 @@ final class PooledConnection {
   let id: ConnectionPool.ConnectionID
   let evcon: OpaquePointer
   private(set) var deadline: LoopTimer!
+  /// The call in flight on it, if any.
+  var current: ClientCall?
   private let onPeerClose: (ConnectionPool.ConnectionID) -> Void
   private var isFreed = false
 
