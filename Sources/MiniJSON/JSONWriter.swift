@@ -2,6 +2,8 @@ extension JSONValue {
   /// Compact JSON text (no spaces), members in their stored order.
   public var bytes: [UInt8] {
     var out: [UInt8] = []
+    // Small documents (error bodies, /health) fit without regrowing.
+    out.reserveCapacity(128)
     write(into: &out)
     return out
   }
@@ -39,6 +41,11 @@ extension JSONValue {
     out.append(UInt8(ascii: "\""))
     var s = s
     s.withUTF8 { utf8 in
+      // Most strings need no escape at all: one copy, no per-byte appends.
+      guard utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) else {
+        out.append(contentsOf: utf8)
+        return
+      }
       var runStart = 0
       for (i, byte) in utf8.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5C {
         out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<i]))
