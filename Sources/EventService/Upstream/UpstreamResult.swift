@@ -2,7 +2,7 @@ import Libevent
 import MiniJSON
 
 /// The upstream routes the service calls (and the `route` label of its metrics).
-public enum UpstreamRoute: String, Sendable {
+public enum UpstreamRoute: String, CaseIterable, Sendable {
   case getUsers, getEvents, getUserById, getEventById, addEvent
 
   /// What a 2xx body of this route must be. Anything else — not JSON,
