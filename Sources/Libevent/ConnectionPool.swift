@@ -26,15 +26,10 @@ public struct ConnectionPool {
     public var description: String { "c\(raw)" }
   }
 
-  /// How a request on a connection ended, as the executor saw it.
+  /// How a request ended: reported by the executor in `responded`, and
+  /// handed back in `complete` (the response itself stays with the executor).
   public enum Outcome: Equatable, Sendable {
     /// A complete HTTP response (any status): the connection may be reused.
-    case response
-    case failure(ClientFailure)
-  }
-
-  /// What a call's completion reports; the response itself stays with the executor.
-  public enum CallResult: Equatable, Sendable {
     case response
     case failure(ClientFailure)
   }
@@ -47,7 +42,7 @@ public struct ConnectionPool {
     case disarmDeadline(ConnectionID)
     /// Cancel the request in flight on the connection: no callback follows.
     case abort(ConnectionID)
-    case complete(CallID, CallResult)
+    case complete(CallID, Outcome)
     case close(ConnectionID)
   }
 

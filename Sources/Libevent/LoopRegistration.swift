@@ -14,9 +14,6 @@ public class LoopRegistration {
 
   init(loop: EventLoop) { self.loop = loop }
 
-  /// True while the loop holds this object for libevent's sake.
-  public var isRegistered: Bool { registrySlot >= 0 }
-
   func register() { loop.register(self) }
 
   func unregister() { loop.unregister(self) }

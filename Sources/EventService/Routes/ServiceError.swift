@@ -4,7 +4,7 @@ import MiniJSON
 /// Every error answer the service gives, in one vocabulary: status, a stable
 /// code, a message for people, and the extra fields and headers some carry.
 /// Sent as `{"error": code, "message": message, …extra}`.
-public struct ServiceError: Error, Equatable, Sendable {
+public struct ServiceError: Error, Sendable {
   public enum Code: String, Sendable {
     case invalidBody = "invalid_body"
     case invalidUserID = "invalid_user_id"
@@ -23,12 +23,6 @@ public struct ServiceError: Error, Equatable, Sendable {
   public let message: String
   public var extra: [(String, JSONValue)] = []
   public var headers: [(String, String)] = []
-
-  public static func == (a: ServiceError, b: ServiceError) -> Bool {
-    a.status == b.status && a.code == b.code && a.message == b.message
-      && a.headers.elementsEqual(b.headers, by: ==)
-      && a.extra.elementsEqual(b.extra) { $0.0 == $1.0 && $0.1 == $1.1 }
-  }
 
   public var json: JSONValue {
     .object([("error", .string(code.rawValue)), ("message", .string(message))] + extra)

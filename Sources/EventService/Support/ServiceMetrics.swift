@@ -16,6 +16,9 @@ public final class ServiceMetrics {
   private var upstream: [[(outcome: UpstreamOutcome, counter: Counter)]] = Array(
     repeating: [], count: UpstreamRoute.allCases.count)
   private var transitions: [String: Counter] = [:]
+  /// `allCases` builds a new array on each call: the slot order, read once.
+  private static let routes = RouteID.allCases
+  private static let upstreamRoutes = UpstreamRoute.allCases
   private let breakerState: [BreakerState: Gauge]
   private let shortCircuited: Counter
   private let lateOutcomes: Counter
@@ -57,7 +60,7 @@ public final class ServiceMetrics {
 
   /// `route` nil: the path matched no route (label `unmatched`).
   public func recordRequest(route: RouteID?, status: Int, nanoseconds: Int64) {
-    let slot = route.flatMap { RouteID.allCases.firstIndex(of: $0) } ?? RouteID.allCases.count
+    let slot = route.flatMap { Self.routes.firstIndex(of: $0) } ?? Self.routes.count
     let label = route?.rawValue ?? "unmatched"
     let counter =
       requests[slot].first { $0.status == status }?.counter
@@ -82,7 +85,7 @@ public final class ServiceMetrics {
   }
 
   public func recordUpstream(route: UpstreamRoute, outcome: UpstreamOutcome) {
-    let slot = UpstreamRoute.allCases.firstIndex(of: route)!
+    let slot = Self.upstreamRoutes.firstIndex(of: route)!
     let counter =
       upstream[slot].first { $0.outcome == outcome }?.counter
       ?? {
