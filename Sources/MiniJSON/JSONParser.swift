@@ -58,6 +58,7 @@ struct JSONReader {
     self.bytes = bytes
     self.building = building
     self.maxDepth = maxDepth
+    names.reserve()
   }
 
   func error(_ reason: String) -> JSONParseError { JSONParseError(offset: index, reason: reason) }
@@ -127,6 +128,8 @@ struct JSONReader {
   mutating func object(depth: Int) throws(JSONParseError) -> JSONValue {
     index += 1
     var members: [(String, JSONValue)] = []
+    // Room for a small object up front: growing 1, 2, 4 costs three allocations.
+    if building { members.reserveCapacity(4) }
     names.open()
     defer { names.close() }
     skipSpace()
@@ -138,8 +141,20 @@ struct JSONReader {
       skipSpace()
       guard current == UInt8(ascii: "\"") else { throw error("expected a member name") }
       let nameOffset = index
-      let key = try string(decode: true)
-      guard names.insert(key) else {
+      let name = try memberName()
+      var key = ""
+      let inserted: Bool
+      switch name {
+      case .input(let range):
+        let run = UnsafeBufferPointer(rebasing: bytes[range])
+        inserted = names.insert(run)
+        // Checked as it was read: decoding cannot need repairs.
+        if building || !inserted { key = String(decoding: run, as: UTF8.self) }
+      case .scratch:
+        inserted = scratch.withUnsafeBufferPointer { names.insert($0) }
+        if building || !inserted { key = String(decoding: scratch, as: UTF8.self) }
+      }
+      guard inserted else {
         throw JSONParseError(offset: nameOffset, reason: "duplicate key \(Self.quoted(key))")
       }
       skipSpace()
@@ -216,8 +231,7 @@ struct JSONReader {
 }
 
 @inline(__always)
-private func memcmpEqual(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ count: Int) -> Bool
-{
+func memcmpEqual(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ count: Int) -> Bool {
   for i in 0..<count where a[i] != b[i] { return false }
   return true
 }

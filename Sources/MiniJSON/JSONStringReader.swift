@@ -1,9 +1,50 @@
+/// Where a scanned string's text is: straight in the input (no escapes), or
+/// decoded into the reader's `scratch`.
+enum ScannedString {
+  case input(Range<Int>)
+  case scratch
+}
+
 extension JSONReader {
   /// Reads a string literal (the cursor is on its opening quote), checking
   /// UTF-8 and escapes as it goes. Returns the decoded text when `decode`
   /// is true, else "". A run without escapes is decoded straight from the
   /// input; only strings with escapes go through `scratch`.
   mutating func string(decode: Bool) throws(JSONParseError) -> String {
+    guard decode else {
+      _ = try scanString(collect: false, checkUTF8: true)
+      return ""
+    }
+    let start = index + 1
+    let (scanned, nonASCII) = try scanString(collect: true, checkUTF8: false)
+    let text: String?
+    switch scanned {
+    case .scratch:
+      text =
+        nonASCII
+        ? String(validating: scratch, as: UTF8.self) : String(decoding: scratch, as: UTF8.self)
+    case .input(let range):
+      let run = UnsafeBufferPointer(rebasing: bytes[range])
+      text =
+        nonASCII ? String(validating: run, as: UTF8.self) : String(decoding: run, as: UTF8.self)
+    }
+    guard let text else { throw invalidUTF8(from: start) }
+    return text
+  }
+
+  /// Reads a member name with its UTF-8 checked as it goes, so its bytes
+  /// can be compared without making a `String` of them.
+  mutating func memberName() throws(JSONParseError) -> ScannedString {
+    try scanString(collect: true, checkUTF8: true).0
+  }
+
+  /// The scan under `string` and `memberName`. `collect`: decode a string
+  /// with escapes into `scratch`. `checkUTF8`: check each multibyte sequence
+  /// here, rather than leave it to the caller's validator (`nonASCII` says
+  /// whether there was any).
+  private mutating func scanString(collect: Bool, checkUTF8: Bool) throws(JSONParseError) -> (
+    ScannedString, nonASCII: Bool
+  ) {
     index += 1
     let start = index
     var escaped = false
@@ -21,41 +62,30 @@ extension JSONReader {
       let c = bytes[index]
       if c == UInt8(ascii: "\"") { break }
       if c == UInt8(ascii: "\\") {
-        if decode {
+        if collect {
           if !escaped { scratch.removeAll(keepingCapacity: true) }
           scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[pending..<index]))
         }
         escaped = true
-        try escape(decode: decode)
+        try escape(decode: collect)
         pending = index
         continue
       }
       if c < 0x20 { throw error("control character in string") }
-      if decode {
-        // Checked all at once below, by the standard library's validator.
-        nonASCII = true
+      nonASCII = true
+      if checkUTF8 {
+        try skipUTF8Sequence()
+      } else {
+        // Checked all at once by the caller, with the standard library's validator.
         index += 1
         while index < bytes.count && bytes[index] >= 0x80 { index += 1 }
-      } else {
-        try skipUTF8Sequence()
       }
     }
     let end = index
     index += 1
-    guard decode else { return "" }
-    let text: String?
-    if escaped {
-      scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[pending..<end]))
-      text =
-        nonASCII
-        ? String(validating: scratch, as: UTF8.self) : String(decoding: scratch, as: UTF8.self)
-    } else {
-      let run = UnsafeBufferPointer(rebasing: bytes[start..<end])
-      text =
-        nonASCII ? String(validating: run, as: UTF8.self) : String(decoding: run, as: UTF8.self)
-    }
-    guard let text else { throw invalidUTF8(from: start) }
-    return text
+    guard escaped && collect else { return (.input(start..<end), nonASCII) }
+    scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[pending..<end]))
+    return (.scratch, nonASCII)
   }
 
   /// The error for the first malformed sequence after `start`, found again

@@ -86,7 +86,7 @@ public struct CircuitBreaker: Sendable {
 
   /// Failures that currently count toward opening (CLOSED), or that opened it.
   public func failuresInWindow(now: Int64) -> Int {
-    failures.filter { now - $0 < settings.failureWindowMs }.count
+    failures.count { now - $0 < settings.failureWindowMs }
   }
 
   /// How long a rejected caller should wait: what is left of OPEN, or of the

@@ -43,7 +43,12 @@ struct AddEventValidationTests {
   ])
   func jsonMediaTypes(value: String) { #expect(AddEventValidation.isJSON(value)) }
 
-  @Test(arguments: ["text/json", "application/jsonp", "application/x-json", "", "json"])
+  /// Compared byte by byte: only letters fold case ("\u{0F}" would equal
+  /// "/" if every byte were folded).
+  @Test(arguments: [
+    "text/json", "application/jsonp", "application/x-json", "", "json", "application\u{0F}json",
+    "APPLICATION\u{0F}JSON", "applicationOjson", "application/json,", "application /json",
+  ])
   func otherMediaTypes(value: String) { #expect(!AddEventValidation.isJSON(value)) }
 }
 

@@ -131,3 +131,16 @@ struct EventsByUserTests {
     #expect(stack.upstreamRequests["getEventById"] < 20)
   }
 }
+
+extension EventsByUserTests {
+  /// Each id fetched once; every entry of the list keeps its place, both
+  /// below and above the size from which ids are hashed.
+  @Test(arguments: [4, 33, 200])
+  func idsAreDeduplicatedInFirstSeenOrder(distinct: Int) {
+    let ids = (0..<distinct).map { "e\($0)" }
+    let list = ids + ids.reversed() + ["e0"]
+    let (unique, order) = EventsByUserHandler.deduplicated(list)
+    #expect(unique == ids)
+    #expect(order.map { unique[$0] } == list)
+  }
+}

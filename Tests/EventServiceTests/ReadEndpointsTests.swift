@@ -105,6 +105,28 @@ struct ReadEndpointsTests {
     #expect(response.body.isEmpty)
   }
 
+  /// `Date` and `Content-Length` are set by the service, not by evhttp:
+  /// each reply still carries exactly one of each, and they are right.
+  @Test func repliesCarryOneDateAndAnExactContentLength() throws {
+    let stack = try ServiceStack.withMock()
+    defer { stack.stop() }
+    for path in ["/health", "/getUsers", "/nope"] {
+      let response = try stack.get(path)
+      #expect(response.headers.filter { $0.0.lowercased() == "date" }.count == 1)
+      #expect(response.headers.filter { $0.0.lowercased() == "content-length" }.count == 1)
+      #expect(response.header("Content-Length") == String(response.body.count))
+      let date = try #require(response.header("Date"))
+      // IMF-fixdate (RFC 9110 §5.6.7), e.g. "Sun, 06 Nov 1994 08:49:37 GMT".
+      #expect(
+        date.wholeMatch(
+          of:
+            #/(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT/#
+        ) != nil, "\(date)")
+    }
+    let head = try stack.send(TestRequest(method: "HEAD", path: "/health"))
+    #expect(head.header("Content-Length") == nil)
+  }
+
   @Test func metricsAreInPrometheusTextFormat() throws {
     let stack = try ServiceStack.withMock()
     defer { stack.stop() }

@@ -7,10 +7,11 @@ enum AddEventHandler {
   static func handle(_ exchange: Exchange, context: ServiceContext) {
     let request = exchange.request
     let members: [(String, JSONValue)]
-    switch AddEventValidation.validate(
-      contentType: request.header("Content-Type"), body: request.body,
-      maxBodyBytes: context.config.maxBodyBytes)
-    {
+    let validation = request.withHeader("Content-Type") {
+      AddEventValidation.validate(
+        contentType: $0, body: request.body, maxBodyBytes: context.config.maxBodyBytes)
+    }
+    switch validation {
     case .success(let valid): members = valid
     case .failure(let rejection):
       exchange.fail(rejection)
@@ -30,7 +31,10 @@ enum AddEventHandler {
       switch result {
       case .success(let response) where !reportsFailure(response.body):
         context.breaker.record(.success, permit: permit)
-        exchange.json(200, .object([("success", .bool(true)), ("id", .string(id))]))
+        var json = JSONObjectWriter()
+        json.bool("success", true)
+        json.string("id", id)
+        exchange.json(200, json.finish())
       case .success:
         context.breaker.record(.failure, permit: permit)
         exchange.fail(.upstreamUnavailable("upstream reported \"success\": false", status: 503))

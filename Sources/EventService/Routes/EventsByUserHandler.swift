@@ -8,9 +8,14 @@ import MiniJSON
 final class EventsByUserHandler {
   private let exchange: Exchange
   private let context: ServiceContext
-  private var order: [String] = []
-  private var bodies: [String: [UInt8]] = [:]
-  private var pending: [String: UpstreamHandle] = [:]
+  /// The user's event ids, each once, in first-seen order; `order` holds a
+  /// position in `unique` for every entry of the user's list. Bodies and
+  /// fetches are found by that position: no id is hashed per answer.
+  private var unique: [String] = []
+  private var order: [Int] = []
+  private var bodies: [[UInt8]?] = []
+  private var pending: [UpstreamHandle?] = []
+  private var pendingCount = 0
   /// True while fetches are being started: a failure reported synchronously
   /// must not look like "all done".
   private var launching = false
@@ -50,30 +55,56 @@ final class EventsByUserHandler {
   }
 
   private func fetchAll(_ ids: [String]) {
-    order = ids
+    (unique, order) = Self.deduplicated(ids)
+    bodies = Array(repeating: nil, count: unique.count)
+    pending = Array(repeating: nil, count: unique.count)
     launching = true
-    var seen = Set<String>()
-    for id in ids where seen.insert(id).inserted && !exchange.isAnswered {
+    for (slot, id) in unique.enumerated() where !exchange.isAnswered {
       exchange.upstreamCalls += 1
-      pending[id] = context.upstream.getEvent(id: id) { [self] result in
-        pending[id] = nil
+      pendingCount += 1
+      pending[slot] = context.upstream.getEvent(id: id) { [self] result in
+        pending[slot] = nil
+        pendingCount -= 1
         switch result {
-        case .success(let response): bodies[id] = response.body
+        case .success(let response): bodies[slot] = response.body
         case .answer: break  // an id the upstream does not know is left out
         case .failure(let failure):
           fail("\(failure) fetching event \(id) (after retries)")
           return
         }
-        if pending.isEmpty && !launching { finish() }
+        if pendingCount == 0 && !launching { finish() }
       }
     }
     launching = false
-    if pending.isEmpty && !exchange.isAnswered { finish() }
+    if pendingCount == 0 && !exchange.isAnswered { finish() }
+  }
+
+  /// Each id once, and for every entry of `ids` the position of its id.
+  static func deduplicated(_ ids: [String]) -> (unique: [String], order: [Int]) {
+    var unique: [String] = []
+    var order: [Int] = []
+    order.reserveCapacity(ids.count)
+    // A few ids are compared directly; hashing pays from a few dozen on.
+    var positions: [String: Int]? = ids.count > 32 ? [:] : nil
+    for id in ids {
+      let known = positions.map { $0[id] } ?? unique.firstIndex(of: id)
+      if let known {
+        order.append(known)
+      } else {
+        order.append(unique.count)
+        positions?[id] = unique.count
+        unique.append(id)
+      }
+    }
+    return (unique, order)
   }
 
   private func fail(_ message: String) {
-    let others = pending.values
-    pending.removeAll()
+    let others = pending.compactMap { $0 }
+    // Emptied slot by slot, not removed: a fetch that failed synchronously
+    // still has its slot written by the loop that started it.
+    for slot in pending.indices { pending[slot] = nil }
+    pendingCount = 0
     for handle in others { handle.cancel() }
     exchange.fail(.upstreamUnavailable(message))
   }
@@ -82,8 +113,8 @@ final class EventsByUserHandler {
   private func finish() {
     var body: [UInt8] = [UInt8(ascii: "[")]
     var first = true
-    for id in order {
-      guard let event = bodies[id] else { continue }
+    for slot in order {
+      guard let event = bodies[slot] else { continue }
       if !first { body.append(UInt8(ascii: ",")) }
       body += event
       first = false

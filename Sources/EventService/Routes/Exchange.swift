@@ -24,24 +24,23 @@ final class Exchange {
 
   var isAnswered: Bool { request.hasResponded }
 
-  func json(_ status: Int, _ body: [UInt8], headers: [(String, String)] = []) {
-    send(status, body, contentType: "application/json; charset=utf-8", headers: headers)
-  }
-
-  func json(_ status: Int, _ value: JSONValue, headers: [(String, String)] = []) {
-    json(status, value.bytes, headers: headers)
+  func json(_ status: Int, _ body: [UInt8]) {
+    send(status, body, contentType: "application/json; charset=utf-8")
   }
 
   /// The error's JSON shape, with its headers.
   func fail(_ error: ServiceError) {
-    json(error.status, error.json, headers: error.headers)
+    guard !request.hasResponded else { return }
+    if let allow = error.allow { request.addHeader("Allow", allow) }
+    if let seconds = error.retryAfterSeconds { request.addHeader("Retry-After", decimal: seconds) }
+    json(error.status, error.body)
   }
 
-  func send(_ status: Int, _ body: [UInt8], contentType: String, headers: [(String, String)] = []) {
+  func send(_ status: Int, _ body: [UInt8], contentType: StaticString) {
     guard !request.hasResponded else { return }
-    request.respond(
-      status: status, headers: [("Content-Type", contentType), ("X-Request-Id", id)] + headers,
-      body: body)
+    request.addHeader("Content-Type", contentType)
+    request.addHeader("X-Request-Id", id)
+    request.respond(status: status, body: body)
     let elapsedNs = MonotonicClock.nowNs() - startNs
     context.metrics.recordRequest(route: route, status: status, nanoseconds: Int64(elapsedNs))
     context.logger.info(

@@ -11,9 +11,11 @@ public enum RouteID: String, CaseIterable, Sendable {
   case metrics = "/metrics"
 
   /// GET routes also answer HEAD (headers only).
-  var methods: [HTTPMethod] { self == .addEvent ? [.post] : [.get, .head] }
+  func allows(_ method: HTTPMethod) -> Bool {
+    self == .addEvent ? method == .post : method == .get || method == .head
+  }
 
-  var allowHeader: String { methods.map(\.rawValue).joined(separator: ", ") }
+  var allowHeader: StaticString { self == .addEvent ? "POST" : "GET, HEAD" }
 
   /// The route a path belongs to, with its `:id` segment (still encoded).
   static func match(path: String) -> (RouteID, parameter: String?)? {

@@ -11,7 +11,7 @@ struct Router {
       exchange.fail(.notFound(method, exchange.request.path))
       return
     }
-    guard route.methods.contains(method) else {
+    guard route.allows(method) else {
       exchange.fail(.methodNotAllowed(route, method))
       return
     }
@@ -29,19 +29,17 @@ struct Router {
 
   private func health(_ exchange: Exchange) {
     let breaker = context.breaker.snapshot
-    let retryAfter: JSONValue = breaker.retryAfterMs.map { .number(String($0)) } ?? .null
-    exchange.json(
-      200,
-      .object([
-        ("status", .string("ok")),
-        (
-          "breaker",
-          .object([
-            ("state", .string(breaker.state.rawValue)),
-            ("failuresInWindow", .int(breaker.failuresInWindow)),
-            ("retryAfterMs", retryAfter),
-          ])
-        ),
-      ]))
+    var json = JSONObjectWriter()
+    json.string("status", "ok")
+    json.openObject("breaker")
+    json.string("state", breaker.state.rawValue)
+    json.int("failuresInWindow", Int64(breaker.failuresInWindow))
+    if let retryAfterMs = breaker.retryAfterMs {
+      json.int("retryAfterMs", retryAfterMs)
+    } else {
+      json.null("retryAfterMs")
+    }
+    json.closeObject()
+    exchange.json(200, json.finish())
   }
 }

@@ -3,7 +3,7 @@ import MiniJSON
 
 /// Every error answer the service gives, in one vocabulary: status, a stable
 /// code, a message for people, and the extra fields and headers some carry.
-/// Sent as `{"error": code, "message": message, …extra}`.
+/// Sent as `{"error": code, "message": message, …}`.
 public struct ServiceError: Error, Sendable {
   public enum Code: String, Sendable {
     case invalidBody = "invalid_body"
@@ -21,11 +21,25 @@ public struct ServiceError: Error, Sendable {
   public let status: Int
   public let code: Code
   public let message: String
-  public var extra: [(String, JSONValue)] = []
-  public var headers: [(String, String)] = []
+  /// `circuit_open`: how long until the breaker lets a request through.
+  public var retryAfterMs: Int64? = nil
+  /// `upstream_rejected`: the upstream's own error text, when it gave one.
+  public var upstreamMessage: String? = nil
+  /// `method_not_allowed`: the `Allow` header.
+  public var allow: StaticString? = nil
 
-  public var json: JSONValue {
-    .object([("error", .string(code.rawValue)), ("message", .string(message))] + extra)
+  /// `Retry-After` in whole seconds, rounded up (at least 1), for `retryAfterMs`.
+  public var retryAfterSeconds: Int? {
+    retryAfterMs.map { Int(max(1, ($0 + 999) / 1000)) }
+  }
+
+  public var body: [UInt8] {
+    var json = JSONObjectWriter()
+    json.string("error", code.rawValue)
+    json.string("message", message)
+    if let retryAfterMs { json.int("retryAfterMs", retryAfterMs) }
+    if let upstreamMessage { json.string("upstreamMessage", upstreamMessage) }
+    return json.finish()
   }
 }
 
@@ -51,7 +65,7 @@ extension ServiceError {
     return ServiceError(
       status: 405, code: .methodNotAllowed,
       message: "\(route.rawValue) allows \(route.allowHeader), not \(name)",
-      headers: [("Allow", route.allowHeader)])
+      allow: route.allowHeader)
   }
 
   static func payloadTooLarge(size: Int, limit: Int) -> ServiceError {
@@ -70,7 +84,7 @@ extension ServiceError {
   static func upstreamRejected(status: Int, upstreamMessage: String?) -> ServiceError {
     ServiceError(
       status: status, code: .upstreamRejected, message: "upstream answered \(status)",
-      extra: upstreamMessage.map { [("upstreamMessage", .string($0))] } ?? [])
+      upstreamMessage: upstreamMessage)
   }
 
   /// 502 for reads; `/addEvent` answers 503 (the event may be retried).
@@ -78,11 +92,11 @@ extension ServiceError {
     ServiceError(status: status, code: .upstreamUnavailable, message: message)
   }
 
-  /// `retryAfterMs` as a field, and `Retry-After` in whole seconds, rounded up.
+  /// `retryAfterMs` as a field, and `Retry-After` (whole seconds, rounded
+  /// up) as a header.
   static func circuitOpen(retryAfterMs: Int64) -> ServiceError {
     ServiceError(
       status: 503, code: .circuitOpen, message: "the event API is failing; not calling it for now",
-      extra: [("retryAfterMs", .number(String(retryAfterMs)))],
-      headers: [("Retry-After", String(max(1, (retryAfterMs + 999) / 1000)))])
+      retryAfterMs: retryAfterMs)
   }
 }
