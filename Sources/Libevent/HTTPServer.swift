@@ -108,8 +108,10 @@ public final class HTTPServer: LoopRegistration {
     dropTimer?.cancel()
     acceptRetryTimer?.cancel()
     pendingDrops.removeAll()
-    evhttp_free(http)
+    // Closed before the free: callbacks that libevent runs while freeing
+    // connections see a closed server and change nothing.
     self.http = nil
+    evhttp_free(http)
     handler = nil
     unregister()
   }
@@ -140,7 +142,11 @@ public final class HTTPServer: LoopRegistration {
     inFlight += 1
     evhttp_request_set_on_complete_cb(
       raw,
-      { _, arg in
+      { raw, arg in
+        // Written in full: the connection needs no watching until the next reply.
+        if let raw, let connection = evhttp_request_get_connection(raw) {
+          evhttp_connection_set_closecb(connection, nil, nil)
+        }
         Unmanaged<HTTPServer>.fromOpaque(arg!).takeUnretainedValue().completed()
       }, Unmanaged.passUnretained(self).toOpaque())
     handler?(ServerRequest(raw: raw, method: method, server: self))
@@ -160,6 +166,22 @@ public final class HTTPServer: LoopRegistration {
       withDecimalCString(body.count) { evhttp_add_header(headers, "Content-Length", $0) }
       body.withUnsafeBytes { _ = evbuffer_add(replyBuffer, $0.baseAddress, $0.count) }
     }
+    // A reply that never finishes writing (the client reset the connection)
+    // gets no on_complete: libevent frees its connection instead. The close
+    // callback, set only while a reply is being written, counts it done.
+    // Without it a drain would wait forever (docs/libevent-boundary.md).
+    guard let connection = evhttp_request_get_connection(raw) else {
+      // libevent already lost the connection: it frees the request at once.
+      evhttp_send_reply(raw, Int32(status), nil, replyBuffer)
+      completed()
+      return
+    }
+    evhttp_connection_set_closecb(
+      connection,
+      { _, arg in
+        let server = Unmanaged<HTTPServer>.fromOpaque(arg!).takeUnretainedValue()
+        if !server.isClosed { server.completed() }
+      }, Unmanaged.passUnretained(self).toOpaque())
     evhttp_send_reply(raw, Int32(status), nil, replyBuffer)
   }
 

@@ -1,0 +1,69 @@
+import Glibc
+import Testing
+
+@testable import Libevent
+
+@Suite("HTTPServer")
+struct HTTPServerTests {
+  /// A client that resets its connection while a large reply is still being
+  /// written: libevent frees the connection and never reports the reply
+  /// complete. The server must still count the request as finished, or a
+  /// graceful drain would wait forever.
+  @Test func aReplyCutShortByAResetStillEndsTheRequest() throws {
+    ProcessSetup.install()
+    let loop = EventLoop()
+    defer { loop.close() }
+    let big = [UInt8](repeating: UInt8(ascii: "x"), count: 8 << 20)
+    var answered = false
+    let server = try HTTPServer(loop: loop, host: "127.0.0.1", port: 0) { request in
+      request.respond(status: 200, headers: [], body: big)
+      answered = true
+    }
+    let client = try Self.connect(port: server.port)
+    let head = Array("GET /big HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+    #expect(head.withUnsafeBytes { write(client, $0.baseAddress, $0.count) } == head.count)
+
+    var drained = false
+    var reset = false
+    // Polls from the loop: once the reply is under way (8 MiB cannot all sit
+    // in socket buffers), reset the client's connection, then drain.
+    var poll: (() -> Void)!
+    poll = {
+      if answered && !reset {
+        reset = true
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        setsockopt(client, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<linger>.size))
+        close(client)
+        server.stopAccepting {
+          drained = true
+          loop.stop()
+        }
+      }
+      if !drained { _ = loop.schedule(afterMs: 5) { poll() } }
+    }
+    _ = loop.schedule(afterMs: 5) { poll() }
+    let watchdog = loop.schedule(afterMs: 5_000) { loop.stop() }
+    loop.run()
+    watchdog.cancel()
+    poll = nil
+    #expect(reset)
+    #expect(drained)
+    #expect(server.inFlight == 0)
+    server.close()
+  }
+
+  static func connect(port: Int) throws -> Int32 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+      }
+    }
+    try #require(connected == 0)
+    return fd
+  }
+}
