@@ -20,6 +20,13 @@ let package = Package(
       pkgConfig: "libevent",
       providers: [.apt(["libevent-dev"])]
     ),
+    // Linked into event-service only: about a fifth fewer instructions per
+    // request than glibc's malloc, whose per-size caches overflow on
+    // libevent's many small allocations (docs/performance.md).
+    .systemLibrary(
+      name: "CMimalloc",
+      providers: [.apt(["libmimalloc-dev"])]
+    ),
     .target(
       name: "Libevent",
       dependencies: ["CLibevent", .product(name: "DequeModule", package: "swift-collections")]
@@ -50,7 +57,7 @@ let package = Package(
     .executableTarget(
       name: "event-service",
       dependencies: [
-        "ServiceAssembly", "EventService", "Libevent",
+        "ServiceAssembly", "EventService", "Libevent", "CMimalloc",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]

@@ -6,6 +6,8 @@
 # flight. Exits non-zero if valgrind reports an error or a definite leak.
 #
 # It runs the release binary (what users run), or the binary given as $1.
+# The binary links mimalloc; memcheck's preloaded malloc and free still come
+# first, so every allocation is tracked (the heap summary counts them all).
 set -u
 cd "$(dirname "$0")/.."
 ./scripts/ensure-deps.sh valgrind netcat-openbsd curl

@@ -21,7 +21,9 @@ public final class HTTPClient {
   private let loop: EventLoop
   private let host: String
   private let port: Int
-  private let hostHeader: String
+  /// As a C string once: a short `String` passed to C is copied to the heap
+  /// on every call.
+  private let hostHeader: ContiguousArray<CChar>
   private let timeoutMs: Int64
   private var dns: OpaquePointer?
   private var pool: ConnectionPool
@@ -40,7 +42,7 @@ public final class HTTPClient {
     self.loop = loop
     self.host = host
     self.port = port
-    self.hostHeader = port == 80 ? host : "\(host):\(port)"
+    self.hostHeader = (port == 80 ? host : "\(host):\(port)").utf8CString
     self.timeoutMs = max(1, timeoutMs)
     pool = ConnectionPool(maxConnections: maxConnections)
     if !Self.isNumericAddress(host) {
@@ -152,7 +154,7 @@ public final class HTTPClient {
       Unmanaged<ClientCall>.fromOpaque(arg!).takeUnretainedValue().reportedError = error
     }
     let headers = evhttp_request_get_output_headers(raw)
-    evhttp_add_header(headers, "Host", hostHeader)
+    _ = hostHeader.withUnsafeBufferPointer { evhttp_add_header(headers, "Host", $0.baseAddress) }
     if !call.request.idempotent { evhttp_add_header(headers, "Connection", "close") }
     for (name, value) in call.request.headers { evhttp_add_header(headers, name, value) }
     if !call.request.body.isEmpty {
@@ -163,9 +165,10 @@ public final class HTTPClient {
     call.connection = connectionID
     call.raw = raw
     connection.current = call
-    if evhttp_make_request(connection.evcon, raw, call.request.method.command, call.request.path)
-      != 0
-    {
+    let made = call.request.path.withCString {
+      evhttp_make_request(connection.evcon, raw, call.request.method.command, $0)
+    }
+    if made != 0 {
       // libevent returns -1 with the request unqueued and not freed (a failed
       // connect setup); it is ours to free, and the context ours to release.
       connection.current = nil

@@ -35,9 +35,9 @@ public final class ServerRequest {
   public var hasResponded: Bool { raw == nil || server.isClosed }
 
   /// The first value of a request header, matched case-insensitively.
-  public func header(_ name: String) -> String? {
+  public func header(_ name: StaticString) -> String? {
     guard let raw, !server.isClosed else { return nil }
-    return evhttp_find_header(evhttp_request_get_input_headers(raw), name).map {
+    return evhttp_find_header(evhttp_request_get_input_headers(raw), name.cString).map {
       String(cString: $0)
     }
   }
@@ -77,7 +77,10 @@ public final class ServerRequest {
 
   public func addHeader(_ name: StaticString, _ value: String) {
     guard let raw, !server.isClosed else { return }
-    evhttp_add_header(evhttp_request_get_output_headers(raw), name.cString, value)
+    // withCString: a short `String` passed to C directly is copied to the heap.
+    _ = value.withCString {
+      evhttp_add_header(evhttp_request_get_output_headers(raw), name.cString, $0)
+    }
   }
 
   public func addHeader(_ name: StaticString, decimal value: Int) {

@@ -7,6 +7,17 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
 /// The kind of a JSON value, as `JSONValue.validate` reports a document's top level.
 public enum JSONKind: String, Sendable, Equatable {
   case object, array, string, number, bool, null
+
+  public init(_ value: JSONValue) {
+    switch value {
+    case .object: self = .object
+    case .array: self = .array
+    case .string: self = .string
+    case .number: self = .number
+    case .bool: self = .bool
+    case .null: self = .null
+    }
+  }
 }
 
 extension JSONValue {

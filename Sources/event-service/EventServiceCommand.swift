@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMimalloc
 import EventService
 import Glibc
 import Libevent
@@ -28,7 +29,12 @@ struct EventServiceCommand: ParsableCommand {
     LoggingSystem.bootstrap { _ in LogfmtHandler(level: level) }
     let logger = Logger(label: "event-service")
     let openFiles = ProcessLimits.raiseOpenFileLimit()
-    logger.debug("open file limit", metadata: ["limit": .stringConvertible(openFiles)])
+    logger.debug(
+      "process",
+      metadata: [
+        "open_file_limit": .stringConvertible(openFiles),
+        "allocator": .string("mimalloc \(mi_version())"),
+      ])
 
     let loop = EventLoop()
     let app: AssembledService

@@ -71,6 +71,22 @@ extension ExecutableTests {
 }
 
 extension ExecutableTests {
+  /// The release binary allocates through mimalloc (libevent's allocations
+  /// too): linked, mapped, and reported at debug level.
+  @Test func theReleaseBinaryRunsOnMimalloc() throws {
+    var service = try RunningService(environment: [
+      "PORT": "0", "LOG_LEVEL": "debug", "MOCK": #"{"PORT": 0}"#,
+    ])
+    defer { if service.process.isRunning { service.process.terminate() } }
+    _ = service.port
+    // Read to the end: procfs reports a size of 0, and a sized read stops early.
+    let file = try #require(
+      FileHandle(forReadingAtPath: "/proc/\(service.process.processIdentifier)/maps"))
+    let maps = String(decoding: file.readDataToEndOfFile(), as: UTF8.self)
+    #expect(maps.contains("libmimalloc"))
+    #expect(service.log.contains("allocator=\"mimalloc "))
+  }
+
   /// `event-mock` alone, configured by flags.
   @Test func eventMockServesTheSeedDataWithItsFlags() throws {
     let flags = [

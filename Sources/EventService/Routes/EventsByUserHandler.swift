@@ -39,7 +39,7 @@ final class EventsByUserHandler {
     _ = context.upstream.getUser(id: userID) { [self] result in
       switch result {
       case .success(let response):
-        guard let ids = Self.eventIDs(in: response.body) else {
+        guard let ids = response.json.flatMap(Self.eventIDs) else {
           exchange.fail(.upstreamUnavailable("upstream sent a user without an events list"))
           return
         }
@@ -124,10 +124,8 @@ final class EventsByUserHandler {
   }
 
   /// The user's event ids (strings, or numbers taken as their text).
-  static func eventIDs(in body: [UInt8]) -> [String]? {
-    guard let user = try? JSONValue.parse(body), let events = user["events"]?.arrayValue else {
-      return nil
-    }
+  static func eventIDs(in user: JSONValue) -> [String]? {
+    guard let events = user["events"]?.arrayValue else { return nil }
     return events.compactMap { $0.stringValue ?? $0.integerText }
   }
 }

@@ -10,7 +10,8 @@ public enum UpstreamRoute: String, CaseIterable, Sendable {
   var expectedBody: ExpectedBody {
     switch self {
     case .getUsers, .getEvents: .array
-    case .getUserById, .getEventById: .object
+    case .getEventById: .object
+    case .getUserById: .parsedObject
     case .addEvent: .objectOrEmpty
     }
   }
@@ -18,41 +19,63 @@ public enum UpstreamRoute: String, CaseIterable, Sendable {
 
 enum ExpectedBody {
   case array, object
+  /// An object the caller reads (a user's event list): parsed once here,
+  /// which checks it by the same rules, instead of checked and then parsed.
+  case parsedObject
   /// `/addEvent` may acknowledge with no body at all.
   case objectOrEmpty
 
-  /// Nil if `body` is what is expected, else why not. A strict scan (the
-  /// same rules as for client bodies), no tree is built.
-  func problem(with body: [UInt8]) -> String? {
-    if self == .objectOrEmpty && body.isEmpty { return nil }
+  /// The body checked strictly (the same rules as for client bodies): its
+  /// tree for `parsedObject`, else nil (no tree is built), or why it is not
+  /// what is expected.
+  func check(_ body: [UInt8]) -> Result<JSONValue?, BodyProblem> {
+    if self == .objectOrEmpty && body.isEmpty { return .success(nil) }
     let expected: JSONKind = self == .array ? .array : .object
     do {
-      let kind = try JSONValue.validate(body)
-      return kind == expected ? nil : "a JSON \(kind) where a JSON \(expected) belongs"
+      let tree = self == .parsedObject ? try JSONValue.parse(body) : nil
+      let kind = try tree.map(JSONKind.init) ?? JSONValue.validate(body)
+      guard kind == expected else {
+        return .failure(BodyProblem("a JSON \(kind) where a JSON \(expected) belongs"))
+      }
+      return .success(tree)
     } catch {
-      return "a body that is not JSON (\(error))"
+      return .failure(BodyProblem("a body that is not JSON (\(error))"))
     }
   }
+
+  struct BodyProblem: Error {
+    let text: String
+    init(_ text: String) { self.text = text }
+  }
+}
+
+/// A 2xx or 4xx answer: status, body, and the body's tree where the
+/// route's caller reads it (`ExpectedBody.parsedObject`).
+public struct UpstreamResponse: Sendable {
+  public let status: Int
+  public let body: [UInt8]
+  public let json: JSONValue?
 }
 
 /// An upstream attempt classified once, the same way everywhere: 2xx with
 /// the expected JSON is a success, 4xx an answer, anything else a failure.
 public enum UpstreamResult: Sendable {
-  case success(ClientResponse)
+  case success(UpstreamResponse)
   /// A 4xx: the upstream understood and refused; never retried, never a breaker failure.
-  case answer(ClientResponse)
+  case answer(UpstreamResponse)
   case failure(UpstreamFailure)
 
   init(_ result: Result<ClientResponse, ClientFailure>, route: UpstreamRoute) {
     switch result {
     case .success(let response) where (200..<300).contains(response.status):
-      if let problem = route.expectedBody.problem(with: response.body) {
-        self = .failure(.malformedBody(status: response.status, problem: problem))
-      } else {
-        self = .success(response)
+      switch route.expectedBody.check(response.body) {
+      case .success(let tree):
+        self = .success(UpstreamResponse(status: response.status, body: response.body, json: tree))
+      case .failure(let problem):
+        self = .failure(.malformedBody(status: response.status, problem: problem.text))
       }
     case .success(let response) where (400..<500).contains(response.status):
-      self = .answer(response)
+      self = .answer(UpstreamResponse(status: response.status, body: response.body, json: nil))
     case .success(let response): self = .failure(.status(response.status))
     case .failure(let failure): self = .failure(.transport(failure))
     }
