@@ -130,6 +130,19 @@ struct EventsByUserTests {
     // Coalesced: far fewer than the 20 event fetches the requests asked for.
     #expect(stack.upstreamRequests["getEventById"] < 20)
   }
+
+  /// More waiters than one loop turn serves: the shared result is handed
+  /// out over several turns, and everyone still gets it, in full.
+  @Test func aResultSharedByManyRequestsReachesEveryOne() throws {
+    let stack = try ServiceStack.withMock { $0.mock.eventDelayMs = 200 }
+    defer { stack.stop() }
+    let count = UpstreamFetch.waitersPerTurn * 3 + 5
+    let responses = try stack.sendAll(
+      Array(repeating: .get("/getEventsByUserId/1"), count: count))
+    #expect(responses.count == count)
+    #expect(responses.allSatisfy { $0.status == 200 && $0.json?.arrayValue?.count == 2 })
+    #expect(stack.upstreamRequests["getEventById"] < count)
+  }
 }
 
 extension EventsByUserTests {

@@ -4,7 +4,7 @@ import Libevent
 enum UserIDValidation {
   static func decode(_ raw: String) -> String? {
     guard let id = raw.percentDecoded,
-      TokenCharacters.matches(id, length: 1...64, extra: "_.-")
+      TokenCharacters.userID.matches(id, length: 1...64)
     else { return nil }
     return id
   }

@@ -35,6 +35,6 @@ struct RequestIDSource {
   private static let hexDigits = Array("0123456789abcdef".utf8)
 
   static func isValid(_ value: String) -> Bool {
-    TokenCharacters.matches(value, length: 1...128, extra: "._:-")
+    TokenCharacters.requestID.matches(value, length: 1...128)
   }
 }

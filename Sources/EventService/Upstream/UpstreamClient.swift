@@ -102,7 +102,7 @@ public final class UpstreamClient {
         return
       }
       self.forget(fetch)
-      fetch.deliver(classified)
+      fetch.deliver(classified, loop: self.loop)
     }
   }
 
@@ -114,10 +114,10 @@ public final class UpstreamClient {
   static func encodeSegment(_ text: String) -> String {
     // Ids are nearly always unreserved already: the same string back, with
     // no byte-by-byte rebuild (about 1,700 instructions an id).
-    if text.utf8.allSatisfy({ TokenCharacters.isAllowed($0, extra: "-._~") }) { return text }
+    if TokenCharacters.unreserved.matches(text, length: 0...Int.max) { return text }
     var out = ""
     for byte in text.utf8 {
-      if TokenCharacters.isAllowed(byte, extra: "-._~") {
+      if TokenCharacters.unreserved.contains(byte) {
         out.unicodeScalars.append(Unicode.Scalar(byte))
       } else {
         let hex = String(byte, radix: 16, uppercase: true)
