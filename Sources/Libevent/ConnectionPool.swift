@@ -59,12 +59,12 @@ public struct ConnectionPool {
   }
 
   public let maxConnections: Int
-  private var connections: [ConnectionID: ConnectionState] = [:]
+  private var connections = IDTable<ConnectionState>()
   /// Idle connections, most recently used last, and whether each is warm
   /// (its socket may still be open). Searched without hashing.
   private var idle: [(id: ConnectionID, warm: Bool)] = []
   private var waiting: Deque<CallID> = []
-  private var calls: [CallID: CallState] = [:]
+  private var calls = IDTable<CallState>()
   private var nextConnection = 0
   private var isShutDown = false
   private var out: [Action] = []
@@ -83,7 +83,7 @@ public struct ConnectionPool {
   public mutating func request(_ call: CallID, idempotent: Bool) -> [Action] {
     begin()
     guard !isShutDown else { return emit(.complete(call, .failure(.closed))) }
-    calls[call] = .queued(idempotent: idempotent)
+    calls[call.raw] = .queued(idempotent: idempotent)
     waiting.append(call)
     dispatch()
     return out
@@ -92,8 +92,8 @@ public struct ConnectionPool {
   /// The connection asked for by `.connect` exists: its request goes out.
   public mutating func connected(_ connection: ConnectionID) -> [Action] {
     begin()
-    guard case .starting(let call)? = connections[connection],
-      case .queued(let idempotent)? = calls[call]
+    guard case .starting(let call)? = connections[connection.raw],
+      case .queued(let idempotent)? = calls[call.raw]
     else { return out }
     start(call, idempotent: idempotent, on: connection)
     return out
@@ -101,17 +101,17 @@ public struct ConnectionPool {
 
   public mutating func responded(_ connection: ConnectionID, _ outcome: Outcome) -> [Action] {
     begin()
-    guard case .busy(let call, let idempotent)? = connections[connection] else { return out }
-    calls[call] = nil
+    guard case .busy(let call, let idempotent)? = connections[connection.raw] else { return out }
+    calls[call.raw] = nil
     out.append(.disarmDeadline(connection))
     switch outcome {
     case .response:
       // A non-idempotent request was sent with `Connection: close`.
-      connections[connection] = .idle
+      connections[connection.raw] = .idle
       idle.append((connection, idempotent))
       out.append(.complete(call, .response))
     case .failure(let failure):
-      connections[connection] = nil
+      connections[connection.raw] = nil
       out.append(.complete(call, .failure(failure)))
       out.append(.close(connection))
     }
@@ -121,9 +121,9 @@ public struct ConnectionPool {
 
   public mutating func deadlinePassed(_ connection: ConnectionID) -> [Action] {
     begin()
-    guard case .busy(let call, _)? = connections[connection] else { return out }
-    calls[call] = nil
-    connections[connection] = nil
+    guard case .busy(let call, _)? = connections[connection.raw] else { return out }
+    calls[call.raw] = nil
+    connections[connection.raw] = nil
     out.append(.abort(connection))
     out.append(.complete(call, .failure(.timeout)))
     out.append(.close(connection))
@@ -142,11 +142,11 @@ public struct ConnectionPool {
   /// aborted and its connection closed. Either way it never completes.
   public mutating func cancel(_ call: CallID) -> [Action] {
     begin()
-    switch calls.removeValue(forKey: call) {
+    switch calls.removeValue(forKey: call.raw) {
     case .queued?:
       waiting.removeAll { $0 == call }
     case .inFlight(let connection)?:
-      connections[connection] = nil
+      connections[connection.raw] = nil
       out.append(.disarmDeadline(connection))
       out.append(.abort(connection))
       out.append(.close(connection))
@@ -163,7 +163,8 @@ public struct ConnectionPool {
     begin()
     guard !isShutDown else { return out }
     isShutDown = true
-    for (connection, state) in connections.sorted(by: { $0.key.raw < $1.key.raw }) {
+    for (raw, state) in connections.entries.sorted(by: { $0.key < $1.key }) {
+      let connection = ConnectionID(raw)
       if case .busy(let call, _) = state {
         out.append(.disarmDeadline(connection))
         out.append(.abort(connection))
@@ -189,21 +190,21 @@ public struct ConnectionPool {
   }
 
   private mutating func start(_ call: CallID, idempotent: Bool, on connection: ConnectionID) {
-    connections[connection] = .busy(call, idempotent: idempotent)
-    calls[call] = .inFlight(connection)
+    connections[connection.raw] = .busy(call, idempotent: idempotent)
+    calls[call.raw] = .inFlight(connection)
     out.append(.send(call, on: connection))
     out.append(.armDeadline(connection))
   }
 
   /// Hands waiting calls, in order, to idle or new connections.
   private mutating func dispatch() {
-    while let call = waiting.first, case .queued(let idempotent)? = calls[call] {
+    while let call = waiting.first, case .queued(let idempotent)? = calls[call.raw] {
       if let reused = idleConnection(idempotent: idempotent) {
         waiting.removeFirst()
         start(call, idempotent: idempotent, on: reused)
       } else if let fresh = newConnection(idempotent: idempotent) {
         waiting.removeFirst()
-        connections[fresh] = .starting(call)
+        connections[fresh.raw] = .starting(call)
       } else {
         break
       }
@@ -221,7 +222,7 @@ public struct ConnectionPool {
   private mutating func newConnection(idempotent: Bool) -> ConnectionID? {
     if connections.count >= maxConnections {
       guard !idempotent, let warm = takeIdle(where: { $0 }) else { return nil }
-      connections[warm] = nil
+      connections[warm.raw] = nil
       out.append(.close(warm))
     }
     let connection = ConnectionID(nextConnection)

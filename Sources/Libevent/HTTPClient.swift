@@ -27,8 +27,8 @@ public final class HTTPClient {
   private let timeoutMs: Int64
   private var dns: OpaquePointer?
   private var pool: ConnectionPool
-  private var calls: [CallID: ClientCall] = [:]
-  private var connections: [ConnectionID: PooledConnection] = [:]
+  private var calls = IDTable<ClientCall>()
+  private var connections = IDTable<PooledConnection>()
   private var nextCall = 0
   private var actions: Deque<ConnectionPool.Action> = []
   private var isApplying = false
@@ -69,7 +69,7 @@ public final class HTTPClient {
     let call = ClientCall(
       id: CallID(nextCall), request: request, client: self, completion: completion)
     nextCall += 1
-    calls[call.id] = call
+    calls[call.id.raw] = call
     apply(pool.request(call.id, idempotent: request.idempotent))
     return call
   }
@@ -81,7 +81,7 @@ public final class HTTPClient {
   }
 
   func cancel(_ call: ClientCall) {
-    guard calls.removeValue(forKey: call.id) != nil else { return }
+    guard calls.removeValue(forKey: call.id.raw) != nil else { return }
     apply(pool.cancel(call.id))
   }
 
@@ -101,23 +101,23 @@ public final class HTTPClient {
   private func perform(_ action: ConnectionPool.Action) {
     switch action {
     case .connect(let id):
-      connections[id] = PooledConnection(
+      connections[id.raw] = PooledConnection(
         id: id, loop: loop, dns: dns, host: host, port: port, timeoutMs: timeoutMs,
         onDeadline: { [weak self] id in self?.report { $0.deadlinePassed(id) } },
         onPeerClose: { [weak self] id in self?.report { $0.closedByPeer(id) } })
       apply(pool.connected(id))
     case .send(let call, let connection): start(call, on: connection)
-    case .armDeadline(let id): connections[id]?.deadline.arm(afterMs: timeoutMs)
-    case .disarmDeadline(let id): connections[id]?.deadline.cancel()
+    case .armDeadline(let id): connections[id.raw]?.deadline.arm(afterMs: timeoutMs)
+    case .disarmDeadline(let id): connections[id.raw]?.deadline.cancel()
     case .abort(let id):
-      guard let connection = connections[id], let call = connection.current, let raw = call.raw
+      guard let connection = connections[id.raw], let call = connection.current, let raw = call.raw
       else { return }
       connection.current = nil
       call.raw = nil
       evhttp_cancel_request(raw)
       Unmanaged.passUnretained(call).release()
     case .complete(let id, let result):
-      guard let call = calls.removeValue(forKey: id) else { return }
+      guard let call = calls.removeValue(forKey: id.raw) else { return }
       let response = call.response
       call.response = nil
       switch (result, response) {
@@ -126,7 +126,7 @@ public final class HTTPClient {
       case (.response, nil): call.finish(.failure(.invalidResponse))
       }
     case .close(let id):
-      guard let connection = connections.removeValue(forKey: id) else { return }
+      guard let connection = connections.removeValue(forKey: id.raw) else { return }
       if isShuttingDown {
         connection.freeNow()
       } else {
@@ -143,7 +143,7 @@ public final class HTTPClient {
   // MARK: - libevent
 
   private func start(_ id: CallID, on connectionID: ConnectionID) {
-    guard let call = calls[id], let connection = connections[connectionID] else { return }
+    guard let call = calls[id.raw], let connection = connections[connectionID.raw] else { return }
     let arg = Unmanaged.passRetained(call).toOpaque()
     let raw = evhttp_request_new(
       { raw, arg in
@@ -180,7 +180,8 @@ public final class HTTPClient {
   }
 
   private func responded(_ call: ClientCall, raw: OpaquePointer?) {
-    guard let id = call.connection, let connection = connections[id], connection.current === call
+    guard let id = call.connection, let connection = connections[id.raw],
+      connection.current === call
     else { return }
     connection.current = nil
     call.raw = nil
