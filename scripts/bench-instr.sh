@@ -10,7 +10,10 @@
 # instructions of the service process ÷ requests served.
 #
 # --profile builds with DWARF 4 instead and keeps the callgrind files in
-# bench-results/ for callgrind_annotate.
+# bench-results/ for callgrind_annotate. INSTR_ENV adds environment to the
+# service under test, e.g. INSTR_ENV="GLIBC_TUNABLES=glibc.malloc.tcache_count=200"
+# or INSTR_ENV="LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2" to
+# compare allocators.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/ensure-deps.sh wrk curl valgrind
@@ -37,9 +40,9 @@ swift build -c release --product event-mock >/dev/null
 .build/release/event-mock --port "$MOCK_PORT" --error-rate 0 --event-delay-ms 5 \
   --ok-count 0 --fail-count 1000000000 --fail-delay-ms 1 >"$out/mock.log" 2>&1 &
 mock=$!
-PORT=$PORT LOG_LEVEL=warning COALESCE_GETS=false BACKOFF_MS=3600000 BACKOFF_MAX_MS=3600000 \
+env PORT=$PORT LOG_LEVEL=warning COALESCE_GETS=false BACKOFF_MS=3600000 BACKOFF_MAX_MS=3600000 \
   API_BASE=http://127.0.0.1:$MOCK_PORT MOCK='{"ENABLED":false}' \
-  valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out.%p" "$out/event-service" \
+  ${INSTR_ENV:-} valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out.%p" "$out/event-service" \
   >"$out/service.log" 2>&1 &
 service=$!
 trap 'kill $service $mock 2>/dev/null; wait $service $mock 2>/dev/null || true' EXIT

@@ -1,114 +1,310 @@
 #!/usr/bin/env bash
-# Measures the service (release build) with wrk, the service pinned to CPU 0
-# and wrk to CPU 1. Prints a summary; raw output goes to bench-results/.
+# Load-tests the release build with wrk: the service pinned to CPU 0, the
+# event-mock (its own process, never the embedded one) and wrk on CPU 1, so the
+# service's CPU figures are its own. Prints one markdown table per section and
+# writes the raw numbers to bench-results/<time>/results.json.
 #
-#   scripts/bench.sh            # all sections
-#   DURATION=5 scripts/bench.sh # shorter wrk runs
+#   scripts/bench.sh                      # every section but reference and instr
+#   scripts/bench.sh health addevent      # just these
+#   DURATION=5 CONNECTIONS=32 scripts/bench.sh
+#   (the concurrent section runs CONCURRENT_DURATION, 20 s: its requests
+#   finish in waves of 1,000 every ~505 ms, and a short run counts too few)
+#   scripts/bench.sh instr [--profile]    # instructions per request (callgrind)
 #
 # Sections:
-#   fanout  one request each for users with 1, 100 and 1000 events at the
-#           mock's default 500 ms delay: wall time and the service's peak RSS
-#   health  GET /health (no upstream): the service's own per-request cost
-#   users   GET /getUsers (one upstream call per request, pooled keep-alive)
-#   events  GET /getEventsByUserId/1 (two 500 ms event fetches, coalesced)
-#   addevent POST /addEvent against the default mock cycle: once the breaker
-#           is OPEN nearly every answer is an immediate 503 circuit_open
-#   bigbody POST /addEvent with a 180 KB mostly-multibyte body, every one
-#           accepted and forwarded to an external event-mock: the service's
-#           CPU per request (from /proc/PID/schedstat, nanoseconds)
-#   instr   instructions per request under callgrind (scripts/bench-instr.sh);
-#           run it alone: scripts/bench.sh instr [--profile]
+#   health      GET /health: the service's own cost, no upstream
+#   addevent    POST /addEvent with the breaker OPEN: every answer an immediate
+#               503 circuit_open (the rejected path)
+#   users       GET /getUsers: one pooled upstream GET per request (COALESCE_GETS
+#               off: with it on, concurrent requests share upstream GETs)
+#   events      GET /getEventsByUserId/1: the user and 2 events, COALESCE_GETS off
+#   bigbody     POST /addEvent with a 180 KB mostly multibyte body, every one
+#               accepted upstream (a mock that never fails)
+#   concurrent  1,000 connections of GET /getEventsByUserId/1 (2 x 500 ms),
+#               COALESCE_GETS on, then off
+#   fanout      latency against events per user (1, 10, 100, 1,000 at 500 ms
+#               each), drawn with the one-after-another line N x 500 ms
+#               (fanout.svg, gnuplot)
+#   reference   nginx as a plain pass-through proxy to the same mock, and a
+#               static /health: how far the service is from a C proxy's floor
+#   instr       see scripts/bench-instr.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "${1:-}" = instr ] && exec ./scripts/bench-instr.sh "${@:2}"
-./scripts/ensure-deps.sh wrk curl bc
+./scripts/ensure-deps.sh wrk curl gnuplot-nox nginx-light
 swift build -c release --product event-service >/dev/null
 swift build -c release --product event-mock >/dev/null
+BIN=$(swift build -c release --show-bin-path)
 
 DURATION=${DURATION:-10}
+CONCURRENT_DURATION=${CONCURRENT_DURATION:-20}
 CONNECTIONS=${CONNECTIONS:-64}
 PORT=${BENCH_PORT:-3100}
-MOCK_PORT=${BENCH_MOCK_PORT:-3101}
-SECTIONS=${*:-fanout health users events addevent bigbody}
-mkdir -p bench-results
-out=bench-results/$(date -u +%Y%m%dT%H%M%SZ)
+SECTIONS=${*:-health addevent users events bigbody concurrent fanout}
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+out=bench-results/$stamp
 mkdir -p "$out"
-
-echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
+machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "machine: $machine"
 echo "results: $out"
 
-PORT=$PORT LOG_LEVEL=${LOG_LEVEL:-warning} API_BASE=http://127.0.0.1:$MOCK_PORT \
-  MOCK="{\"PORT\":$MOCK_PORT,\"ERROR_RATE\":0,\"EXTRA_USERS\":[{\"id\":\"u100\",\"events\":100},{\"id\":\"u1000\",\"events\":1000}]}" \
-  taskset -c 0 .build/release/event-service >"$out/service.log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
-for _ in $(seq 100); do curl -sf "localhost:$PORT/health" >/dev/null && break; sleep 0.05; done
-
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
-cpu_ns() { cut -d' ' -f1 "/proc/$1/schedstat"; }
-
-# POST bodies of 180 KB to a second service whose upstream is an external
-# event-mock that accepts every event, so only the service's own work counts.
-bigbody() {
-  local port=$((PORT + 10)) mock_port=$((PORT + 11)) mock_pid big_pid
-  taskset -c 1 .build/release/event-mock --port "$mock_port" --ok-count 1000000000 --fail-count 0 \
-    >"$out/bigbody-mock.log" 2>&1 &
-  mock_pid=$!
-  PORT=$port LOG_LEVEL=warning MAX_BODY_BYTES=262144 API_BASE=http://127.0.0.1:$mock_port \
-    MOCK='{"ENABLED":false}' taskset -c 0 .build/release/event-service >"$out/bigbody.log" 2>&1 &
-  big_pid=$!
-  for _ in $(seq 100); do curl -sf "localhost:$port/health" >/dev/null && break; sleep 0.05; done
-  local wrk_args=(-t1 -c4 -s scripts/bench-bigbody.lua "http://127.0.0.1:$port/addEvent")
-  taskset -c 1 wrk -d1s "${wrk_args[@]}" >/dev/null
-  local before after requests
-  before=$(cpu_ns $big_pid)
-  taskset -c 1 wrk -d"${DURATION}s" --latency "${wrk_args[@]}" >"$out/bigbody.txt"
-  after=$(cpu_ns $big_pid)
-  requests=$(awk '/requests in/ {print $1}' "$out/bigbody.txt")
-  printf '== bigbody POST /addEvent, 180 KB multibyte: %s requests, %s µs service CPU/request  %s\n' \
-    "$requests" "$(echo "scale=1; ($after - $before) / 1000 / $requests" | bc)" \
-    "$(grep -E "Non-2xx|Socket errors" "$out/bigbody.txt" | tr '\n' ' ' || true)"
-  kill "$big_pid" "$mock_pid"
-  wait "$big_pid" "$mock_pid" 2>/dev/null || true
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 }
-rss_kib() { awk "/^$1:/ {print \$2}" "/proc/$pid/status"; }
+trap cleanup EXIT
+
+wait_http() {
+  for _ in $(seq 200); do curl -s -o /dev/null "localhost:$1${2:-/}" && return 0; sleep 0.05; done
+  echo "nothing answers on port $1" >&2
+  exit 1
+}
+
+# The mock every service instance here talks to (unless a section starts its own).
+MOCK_PORT=$((PORT + 1))
+taskset -c 1 "$BIN/event-mock" --port "$MOCK_PORT" --error-rate 0 >"$out/mock.log" 2>&1 &
+pids+=($!)
+wait_http "$MOCK_PORT" /getUsers
+
+# start_service NAME [VAR=value ...]: one service instance on CPU 0 with its
+# embedded mock off; sets $service (PID) and $service_port.
+instance=0
+start_service() {
+  local name=$1
+  shift
+  instance=$((instance + 1))
+  service_port=$((PORT + 10 + instance))
+  env PORT=$service_port LOG_LEVEL=warning MOCK='{"ENABLED":false}' \
+    API_BASE="http://127.0.0.1:$MOCK_PORT" "$@" \
+    taskset -c 0 "$BIN/event-service" >"$out/service-$name.log" 2>&1 &
+  service=$!
+  pids+=($service)
+  wait_http "$service_port" /health
+}
+
+stop_service() { kill "$service" && wait "$service" 2>/dev/null || true; }
+
+cpu_ns() { cut -d' ' -f1 "/proc/$1/schedstat"; }
+peak_rss_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
+
+# wrk's "526.03ms" / "1.02s" / "850.00us" in milliseconds.
+to_ms() {
+  awk -v t="$1" 'BEGIN {
+    if (t ~ /us$/) { sub(/us$/, "", t); printf "%.2f", t / 1000 }
+    else if (t ~ /ms$/) { sub(/ms$/, "", t); printf "%.2f", t }
+    else if (t ~ /s$/) { sub(/s$/, "", t); printf "%.2f", t * 1000 }
+    else printf "null" }'
+}
+
+rows=()
+table_header() {
+  echo
+  echo "### $1"
+  echo
+  echo "| request | connections | req/s | p50 ms | p99 ms | non-2xx | socket errors | CPU µs/req | peak RSS MiB |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+}
+
+# measure SECTION LABEL PID URL CONNECTIONS [wrk args...]: a 2 s warm-up,
+# a pause for what it left in flight, then the measured run ($duration s).
+declare -A rps_of
+measure() {
+  local section=$1 label=$2 pid=$3 url=$4 connections=$5
+  shift 5
+  taskset -c 1 wrk -t1 -c"$connections" -d2s "$@" "$url" >/dev/null
+  sleep 1.5
+  local before after file="$out/$section-$(echo "$label" | tr -c 'A-Za-z0-9' '-').txt"
+  before=$(cpu_ns "$pid")
+  taskset -c 1 wrk -t1 -c"$connections" -d"${duration:-$DURATION}s" --latency "$@" "$url" >"$file"
+  after=$(cpu_ns "$pid")
+  local requests rps p50 p99 non2xx socket cpu rss
+  requests=$(awk '/requests in/ {print $1}' "$file")
+  rps=$(awk '/Requests\/sec/ {printf "%.0f", $2}' "$file")
+  p50=$(to_ms "$(awk '/ 50%/ {print $2}' "$file")")
+  p99=$(to_ms "$(awk '/ 99%/ {print $2}' "$file")")
+  non2xx=$(awk '/Non-2xx/ {print $NF}' "$file")
+  socket=$(awk -F'[ ,]+' '/Socket errors/ {print $4 + $6 + $8 + $10}' "$file")
+  cpu=$(awk -v a="$after" -v b="$before" -v n="$requests" 'BEGIN {printf "%.1f", (a - b) / 1000 / n}')
+  rss=$(awk -v k="$(peak_rss_kib "$pid")" 'BEGIN {printf "%.1f", k / 1024}')
+  rps_of[$section]=$rps
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$label" "$connections" "$rps" "$p50" \
+    "$p99" "${non2xx:-0}" "${socket:-0}" "$cpu" "$rss"
+  rows+=("{\"section\":\"$section\",\"request\":\"$label\",\"connections\":$connections,\"requests\":$requests,\"rps\":$rps,\"p50_ms\":$p50,\"p99_ms\":$p99,\"non_2xx\":${non2xx:-0},\"socket_errors\":${socket:-0},\"cpu_us_per_request\":$cpu,\"peak_rss_mib\":$rss}")
+}
+
+fanout() {
+  # Users owning 1 to 1,000 events live on a mock of their own, so that
+  # GET /getUsers elsewhere stays the seed data's small array.
+  local fanout_mock_port=$((PORT + 3))
+  taskset -c 1 "$BIN/event-mock" --port "$fanout_mock_port" --error-rate 0 \
+    --extra-user u1:1 --extra-user u10:10 --extra-user u100:100 --extra-user u1000:1000 \
+    >"$out/fanout-mock.log" 2>&1 &
+  local fanout_mock=$!
+  pids+=($fanout_mock)
+  wait_http "$fanout_mock_port" /getUsers
+  start_service fanout API_BASE="http://127.0.0.1:$fanout_mock_port"
+  local data="$out/fanout.dat"
+  echo
+  echo "### fanout: GET /getEventsByUserId at 500 ms per event (median of 3, warm pool)"
+  echo
+  echo "| events | latency ms | one after another ms |"
+  echo "|---:|---:|---:|"
+  echo "# events measured_ms sequential_ms" >"$data"
+  for n in 1 10 100 1000; do
+    curl -s -o /dev/null "localhost:$service_port/getEventsByUserId/u$n"
+    local times=()
+    for _ in 1 2 3; do
+      times+=("$(curl -s -o "$out/fanout-u$n.json" -w '%{time_total}' "localhost:$service_port/getEventsByUserId/u$n")")
+    done
+    local ms
+    ms=$(printf '%s\n' "${times[@]}" | sort -n | sed -n 2p | awk '{printf "%.0f", $1 * 1000}')
+    printf '| %s | %s | %s |\n' "$n" "$ms" "$((n * 500))"
+    echo "$n $ms $((n * 500))" >>"$data"
+    rows+=("{\"section\":\"fanout\",\"events\":$n,\"latency_ms\":$ms,\"sequential_ms\":$((n * 500))}")
+  done
+  stop_service
+  kill "$fanout_mock"
+  wait "$fanout_mock" 2>/dev/null || true
+  gnuplot <<EOF
+set terminal svg size 720,420 font "sans,12" background rgb "white"
+set output "$out/fanout.svg"
+set title "GET /getEventsByUserId: latency against events per user (500 ms per event)"
+set xlabel "events per user"
+set ylabel "latency (ms)"
+set logscale xy
+set xrange [0.8:1300]
+set yrange [100:1000000]
+set grid
+set key top left
+plot "$data" using 1:3 with linespoints lw 2 pt 6 title "one after another (N x 500 ms)", \
+     "$data" using 1:2 with linespoints lw 2 pt 7 title "event-service (concurrent fan-out)"
+EOF
+  echo
+  echo "chart: $out/fanout.svg"
+}
+
+reference() {
+  local nginx_port=$((PORT + 5)) conf="$PWD/$out/nginx.conf"
+  cat >"$conf" <<EOF
+worker_processes 1;
+daemon off;
+error_log $PWD/$out/nginx-error.log;
+pid $PWD/$out/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  upstream mock { server 127.0.0.1:$MOCK_PORT; keepalive 256; }
+  server {
+    listen 127.0.0.1:$nginx_port;
+    location = /health {
+      default_type application/json;
+      return 200 '{"status":"ok"}';
+    }
+    location / {
+      proxy_pass http://mock;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+EOF
+  taskset -c 0 nginx -c "$conf" >/dev/null 2>&1 &
+  local nginx=$!
+  pids+=($nginx)
+  wait_http "$nginx_port" /health
+  # nginx's worker is a child process: measure that one.
+  local worker
+  worker=$(pgrep -P "$nginx" | head -1)
+  table_header "reference: nginx on CPU 0, the same mock"
+  measure reference "nginx static /health" "$worker" "http://127.0.0.1:$nginx_port/health" "$CONNECTIONS"
+  measure reference "nginx proxy GET /getUsers" "$worker" "http://127.0.0.1:$nginx_port/getUsers" "$CONNECTIONS"
+  kill "$nginx"
+  wait "$nginx" 2>/dev/null || true
+}
 
 for section in $SECTIONS; do
   case $section in
-  fanout)
-    echo "== fanout: /getEventsByUserId at EVENT_DELAY_MS 500 (cold, then warm pool)"
-    for user in 1 u100 u1000; do
-      for run in cold warm; do
-        t=$(curl -s -o "$out/fanout-$user.json" -w '%{time_total}' "localhost:$PORT/getEventsByUserId/$user")
-        n=$(grep -o '"name"' "$out/fanout-$user.json" | wc -l)
-        printf '  user %-6s %-5s %4d events  %6.0f ms\n' "$user" "$run" "$n" "$(echo "$t * 1000" | bc)"
-      done
+  health)
+    start_service health
+    table_header "health: GET /health"
+    measure health "GET /health" "$service" "http://127.0.0.1:$service_port/health" "$CONNECTIONS"
+    stop_service
+    ;;
+  addevent)
+    # A breaker that, once OPEN, stays OPEN for the whole run.
+    start_service addevent BACKOFF_MS=3600000 BACKOFF_MAX_MS=3600000
+    for _ in $(seq 20); do
+      curl -s -o /dev/null -X POST "localhost:$service_port/addEvent" \
+        -H 'Content-Type: application/json' -d '{"name":"trip","userId":1}'
+      curl -s "localhost:$service_port/health" | grep -q '"OPEN"' && break
     done
-    echo "  service RSS now $(( $(rss_kib VmRSS) / 1024 )) MiB, peak $(( $(rss_kib VmHWM) / 1024 )) MiB"
+    table_header "addevent: POST /addEvent answered 503 circuit_open (breaker OPEN)"
+    measure addevent "POST /addEvent (503)" "$service" "http://127.0.0.1:$service_port/addEvent" \
+      "$CONNECTIONS" -s scripts/bench-addevent.lua
+    stop_service
     ;;
-  bigbody) bigbody ;;
-  health | users | events | addevent)
-    script=()
-    case $section in
-      health) path=/health ;;
-      users) path=/getUsers ;;
-      events) path=/getEventsByUserId/1 ;;
-      addevent) path=/addEvent; script=(-s scripts/bench-addevent.lua) ;;
-    esac
-    taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d2s "${script[@]}" "http://127.0.0.1:$PORT$path" >/dev/null
-    before=$(cpu_ticks)
-    taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "${script[@]}" "http://127.0.0.1:$PORT$path" >"$out/$section.txt"
-    after=$(cpu_ticks)
-    requests=$(awk '/requests in/ {print $1}' "$out/$section.txt")
-    rps=$(awk '/Requests\/sec/ {print $2}' "$out/$section.txt")
-    p50=$(awk '/ 50%/ {print $2}' "$out/$section.txt")
-    p99=$(awk '/ 99%/ {print $2}' "$out/$section.txt")
-    errors=$(grep -E "Non-2xx|Socket errors" "$out/$section.txt" | tr '\n' ' ' || true)
-    cpu_us=$(echo "scale=1; ($after - $before) * 10000 / $requests" | bc)
-    printf '== %-6s %-22s %10s req/s  p50 %-8s p99 %-8s  %s µs CPU/request  %s\n' \
-      "$section" "$path" "$rps" "$p50" "$p99" "$cpu_us" "$errors"
+  users)
+    start_service users COALESCE_GETS=false
+    table_header "users: GET /getUsers (one pooled upstream GET each, not coalesced)"
+    measure users "GET /getUsers" "$service" "http://127.0.0.1:$service_port/getUsers" "$CONNECTIONS"
+    stop_service
     ;;
-  *) echo "unknown section $section" >&2; exit 2 ;;
+  events)
+    start_service events COALESCE_GETS=false
+    table_header "events: GET /getEventsByUserId/1 (user + 2 events, 500 ms each, not coalesced)"
+    measure events "GET /getEventsByUserId/1" "$service" \
+      "http://127.0.0.1:$service_port/getEventsByUserId/1" "$CONNECTIONS"
+    stop_service
+    ;;
+  bigbody)
+    big_mock_port=$((PORT + 2))
+    taskset -c 1 "$BIN/event-mock" --port "$big_mock_port" --ok-count 1000000000 --fail-count 0 \
+      >"$out/bigbody-mock.log" 2>&1 &
+    big_mock=$!
+    pids+=($big_mock)
+    wait_http "$big_mock_port" /getUsers
+    start_service bigbody MAX_BODY_BYTES=262144 API_BASE="http://127.0.0.1:$big_mock_port"
+    table_header "bigbody: POST /addEvent, 180 KB multibyte body, accepted"
+    measure bigbody "POST /addEvent 180 KB" "$service" "http://127.0.0.1:$service_port/addEvent" 4 \
+      -s scripts/bench-bigbody.lua
+    stop_service
+    kill "$big_mock"
+    wait "$big_mock" 2>/dev/null || true
+    ;;
+  concurrent)
+    table_header "concurrent: 1,000 connections of GET /getEventsByUserId/1 (2 x 500 ms)"
+    for coalesce in true false; do
+      start_service "concurrent-$coalesce" COALESCE_GETS=$coalesce
+      duration=$CONCURRENT_DURATION measure concurrent "COALESCE_GETS=$coalesce" "$service" \
+        "http://127.0.0.1:$service_port/getEventsByUserId/1" 1000
+      stop_service
+    done
+    ;;
+  fanout) fanout ;;
+  reference) reference ;;
+  *)
+    echo "unknown section $section" >&2
+    exit 2
+    ;;
   esac
 done
-echo "service peak RSS $(( $(rss_kib VmHWM) / 1024 )) MiB"
+
+if [ -n "${rps_of[health]:-}" ] && [ -n "${rps_of[addevent]:-}" ]; then
+  ratio=$(awk -v a="${rps_of[addevent]}" -v h="${rps_of[health]}" 'BEGIN {printf "%.2f", a / h}')
+  echo
+  echo "rejected /addEvent ÷ /health req/s, this run: $ratio"
+  rows+=("{\"section\":\"ratio\",\"addevent_over_health\":$ratio}")
+fi
+
+{
+  echo "{\"time\":\"$stamp\",\"machine\":\"$machine\",\"duration_s\":$DURATION,\"results\":["
+  for i in "${!rows[@]}"; do
+    [ "$i" -gt 0 ] && echo ","
+    printf '%s' "${rows[$i]}"
+  done
+  echo
+  echo "]}"
+} >"$out/results.json"
+echo
+echo "raw numbers: $out/results.json"
