@@ -23,16 +23,29 @@ public struct AssemblyConfig: Sendable {
   public static func load(
     path: String?, environment: [String: String], readFile: (String) -> [UInt8]? = ConfigFile.read
   ) throws(ConfigError) -> AssemblyConfig {
+    try read(document(path, readFile), environment: environment).config
+  }
+
+  /// What `load` would run with, key by key (`MOCK`'s as `MOCK.KEY`), in
+  /// the order they are read: for `--check-config`.
+  public static func effective(
+    path: String?, environment: [String: String], readFile: (String) -> [UInt8]? = ConfigFile.read
+  ) throws(ConfigError) -> [(key: String, value: JSONValue)] {
+    try read(document(path, readFile), environment: environment).effective
+  }
+
+  /// The parsed file: nil when `config.json` is missing and no path was given.
+  private static func document(_ path: String?, _ readFile: (String) -> [UInt8]?)
+    throws(ConfigError) -> JSONValue?
+  {
     let location = path ?? "config.json"
-    var document: JSONValue?
-    if let bytes = readFile(location) {
-      do { document = try JSONValue.parse(bytes) } catch {
-        throw ConfigError(key: location, problem: "not valid JSON (\(error))")
-      }
-    } else if path != nil {
-      throw ConfigError(key: location, problem: "cannot read the file")
+    guard let bytes = readFile(location) else {
+      if path != nil { throw ConfigError(key: location, problem: "cannot read the file") }
+      return nil
     }
-    return try read(document, environment: environment).config
+    do { return try JSONValue.parse(bytes) } catch {
+      throw ConfigError(key: location, problem: "not valid JSON (\(error))")
+    }
   }
 
   /// Every key of `config.json` (`MOCK`'s as `MOCK.KEY`) with its default, in
@@ -43,15 +56,18 @@ public struct AssemblyConfig: Sendable {
   }
 
   private static func read(_ document: JSONValue?, environment: [String: String])
-    throws(ConfigError) -> (config: AssemblyConfig, defaults: [(key: String, value: JSONValue)])
+    throws(ConfigError) -> (
+      config: AssemblyConfig, defaults: [(key: String, value: JSONValue)],
+      effective: [(key: String, value: JSONValue)]
+    )
   {
     var source = try ConfigSource(file: document, environment: environment)
     var config = AssemblyConfig()
     config.service = try ServiceConfig.parse(&source)
-    let (mock, mockDefaults) = try MockConfig.parse(
+    let (mock, mockDefaults, mockEffective) = try MockConfig.parse(
       source.fileValue("MOCK"), environment: source.environmentJSON("MOCK"))
     config.mock = mock
     try source.rejectUnknownKeys()
-    return (config, source.defaults + mockDefaults)
+    return (config, source.defaults + mockDefaults, source.effective + mockEffective)
   }
 }

@@ -5,9 +5,13 @@ import MockUpstream
 /// The `MOCK` object of config.json. The `MOCK` environment variable, if
 /// set, holds a JSON object whose keys override the file's one by one.
 enum MockConfig {
-  /// The settings, and every key read with its default (`MOCK.…`).
+  /// The settings, and every key read (`MOCK.…`) with its default and with
+  /// its effective value.
   static func parse(_ value: JSONValue?, environment: JSONValue?) throws(ConfigError)
-    -> (MockSettings, defaults: [(key: String, value: JSONValue)])
+    -> (
+      MockSettings, defaults: [(key: String, value: JSONValue)],
+      effective: [(key: String, value: JSONValue)]
+    )
   {
     var members: [(String, JSONValue)] = []
     for layer in [value, environment] {
@@ -33,7 +37,7 @@ enum MockConfig {
     m.seed = UInt64(try source.int("SEED", default: Int(m.seed), in: 0...Int.max))
     m.extraUsers = try extraUsers(try source.value("EXTRA_USERS", default: .array([])))
     try source.rejectUnknownKeys()
-    return (m, source.defaults)
+    return (m, source.defaults, source.effective)
   }
 
   private static func extraUsers(_ value: JSONValue) throws(ConfigError) -> [MockSettings

@@ -10,17 +10,32 @@ import ServiceAssembly
 struct EventServiceCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "event-service",
-    abstract: "The event service, with the mock event API embedded unless MOCK.ENABLED is false.")
+    abstract: "The event service, with the mock event API embedded unless MOCK.ENABLED is false.",
+    discussion: HelpText.discussion,
+    version: ServiceVersion.current)
 
   @Option(
     name: .long, help: "Configuration file (default: ./config.json; missing means all defaults).")
   var config: String?
+
+  @Flag(
+    name: .long,
+    help:
+      "Check the configuration, print it as it would run (file, environment, defaults), and exit."
+  )
+  var checkConfig = false
 
   func run() throws {
     ProcessSetup.install()
     let settings: AssemblyConfig
     do {
       settings = try AssemblyConfig.load(path: config, environment: ProcessEnvironment.variables)
+      if checkConfig {
+        let effective = try AssemblyConfig.effective(
+          path: config, environment: ProcessEnvironment.variables)
+        print(HelpText.configDocument(effective), terminator: "")
+        return
+      }
     } catch {
       FileHandleStandardError.writeLine(error.description)
       throw ExitCode(2)

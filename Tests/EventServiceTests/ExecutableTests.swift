@@ -129,7 +129,9 @@ extension ExecutableTests {
     let wrapper = Process()
     wrapper.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
     wrapper.arguments = ["--nofile=48:48", service.executableURL!.path]
-    wrapper.environment = ["PORT": "0", "LOG_LEVEL": "warning", "MOCK": #"{"ENABLED": false}"#]
+    wrapper.environment = BuiltProduct.environment([
+      "PORT": "0", "LOG_LEVEL": "warning", "MOCK": #"{"ENABLED": false}"#,
+    ])
     wrapper.currentDirectoryURL = service.currentDirectoryURL
     let stdout = Pipe()
     wrapper.standardOutput = stdout

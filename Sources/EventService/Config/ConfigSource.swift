@@ -12,6 +12,9 @@ public struct ConfigSource {
   /// this is the one list of keys and defaults (docs and tests compare
   /// `config.json` and the README against it).
   public private(set) var defaults: [(key: String, value: JSONValue)] = []
+  /// Every key read with the value it ended up with (environment, file or
+  /// default), in the same order: the effective configuration.
+  public private(set) var effective: [(key: String, value: JSONValue)] = []
 
   public init(file: JSONValue?, environment: [String: String], prefix: String = "")
     throws(ConfigError)
@@ -33,7 +36,9 @@ public struct ConfigSource {
     -> JSONValue
   {
     defaults.append((name(key), value))
-    return try self.value(key) ?? value
+    let result = try self.value(key) ?? value
+    effective.append((name(key), result))
+    return result
   }
 
   /// The raw value of `key`; environment text is read as JSON when it parses
@@ -71,7 +76,7 @@ public struct ConfigSource {
     throws(ConfigError) -> Int
   {
     defaults.append((name(key), .int(value)))
-    guard let raw = try self.value(key) else { return value }
+    guard let raw = try self.value(key) else { return recorded(key, value, as: JSONValue.int) }
     guard let text = raw.integerText, let number = Int(text) else {
       throw ConfigError(key: name(key), problem: "expected an integer, got \(raw.serialized)")
     }
@@ -79,7 +84,7 @@ public struct ConfigSource {
       throw ConfigError(
         key: name(key), problem: "\(number) is outside \(range.lowerBound)...\(range.upperBound)")
     }
-    return number
+    return recorded(key, number, as: JSONValue.int)
   }
 
   /// A duration in milliseconds; negative values are refused.
@@ -93,7 +98,9 @@ public struct ConfigSource {
     throws(ConfigError) -> Double
   {
     defaults.append((name(key), .number(String(value))))
-    guard let raw = try self.value(key) else { return value }
+    guard let raw = try self.value(key) else {
+      return recorded(key, value) { .number(String($0)) }
+    }
     guard case .number(let text) = raw, let number = Double(text) else {
       throw ConfigError(key: name(key), problem: "expected a number, got \(raw.serialized)")
     }
@@ -101,16 +108,16 @@ public struct ConfigSource {
       throw ConfigError(
         key: name(key), problem: "\(text) is outside \(range.lowerBound)...\(range.upperBound)")
     }
-    return number
+    return recorded(key, number) { _ in raw }
   }
 
   public mutating func bool(_ key: String, default value: Bool) throws(ConfigError) -> Bool {
     defaults.append((name(key), .bool(value)))
-    guard let raw = try self.value(key) else { return value }
+    guard let raw = try self.value(key) else { return recorded(key, value, as: JSONValue.bool) }
     switch raw {
-    case .bool(let flag): return flag
-    case .number("1"): return true
-    case .number("0"): return false
+    case .bool(let flag): return recorded(key, flag, as: JSONValue.bool)
+    case .number("1"): return recorded(key, true, as: JSONValue.bool)
+    case .number("0"): return recorded(key, false, as: JSONValue.bool)
     default:
       throw ConfigError(key: name(key), problem: "expected true or false, got \(raw.serialized)")
     }
@@ -120,12 +127,17 @@ public struct ConfigSource {
     defaults.append((name(key), .string(value)))
     if prefix.isEmpty, let text = environment[key] {
       consumed.insert(key)
-      return text
+      return recorded(key, text, as: JSONValue.string)
     }
-    guard let raw = try self.value(key) else { return value }
+    guard let raw = try self.value(key) else { return recorded(key, value, as: JSONValue.string) }
     guard let text = raw.stringValue else {
       throw ConfigError(key: name(key), problem: "expected a string, got \(raw.serialized)")
     }
-    return text
+    return recorded(key, text, as: JSONValue.string)
+  }
+
+  private mutating func recorded<T>(_ key: String, _ value: T, as json: (T) -> JSONValue) -> T {
+    effective.append((name(key), json(value)))
+    return value
   }
 }

@@ -13,6 +13,16 @@ enum BuiltProduct {
     return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
   }
 
+  /// `variables` plus the sanitizer settings of the test process, so a
+  /// binary built with a sanitizer runs as `scripts/sanitize.sh` configured
+  /// it (LeakSanitizer off there: it reports the Swift runtime's caches).
+  static func environment(_ variables: [String: String]) -> [String: String] {
+    let inherited = ProcessInfo.processInfo.environment.filter {
+      ["ASAN_OPTIONS", "TSAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"].contains($0.key)
+    }
+    return variables.merging(inherited) { own, _ in own }
+  }
+
   /// A process for `name`, or nil with the test marked failed.
   static func process(_ name: String, arguments: [String] = []) -> Process? {
     let url = directory.appendingPathComponent(name)
@@ -40,7 +50,7 @@ struct RunningService {
     guard let process = BuiltProduct.process("event-service") else {
       throw TestFailure("event-service not built")
     }
-    process.environment = environment
+    process.environment = BuiltProduct.environment(environment)
     stdout = Pipe()
     process.standardOutput = stdout
     process.standardError = Pipe()
