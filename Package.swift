@@ -1,9 +1,10 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
+// Linux only: the code imports Glibc and links libevent and mimalloc from the
+// system (Debian/Ubuntu: libevent-dev, libmimalloc-dev). Swift 6.2 or later.
 import PackageDescription
 
 let package = Package(
   name: "event-service",
-  platforms: [.macOS(.v13)],
   products: [
     .executable(name: "event-service", targets: ["event-service"]),
     .executable(name: "event-mock", targets: ["event-mock"]),

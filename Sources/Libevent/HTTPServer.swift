@@ -153,10 +153,10 @@ public final class HTTPServer: LoopRegistration {
   }
 
   /// `body` nil: a reply without one (HEAD), and without `Content-Length`.
-  func send(_ raw: OpaquePointer, status: Int, body: [UInt8]?) {
+  func send(_ raw: OpaquePointer, status: Int, body: [UInt8]?, closeConnection: Bool = false) {
     guard !isClosed else { return }
     let headers = evhttp_request_get_output_headers(raw)
-    if isDraining { evhttp_add_header(headers, "Connection", "close") }
+    if isDraining || closeConnection { evhttp_add_header(headers, "Connection", "close") }
     // Date and Content-Length set here spare evhttp its snprintf of both
     // (about 4,000 instructions a reply).
     var now = timeval()
@@ -183,6 +183,19 @@ public final class HTTPServer: LoopRegistration {
         if !server.isClosed { server.completed() }
       }, Unmanaged.passUnretained(self).toOpaque())
     evhttp_send_reply(raw, Int32(status), nil, replyBuffer)
+  }
+
+  /// libevent reads no body for HEAD, TRACE or a method it does not know.
+  /// If such a request declares one anyway, its bytes stay in the buffer
+  /// and are read as the start of the next request on the connection
+  /// (which then answers a request nobody sent). Its reply closes the
+  /// connection instead.
+  static func leavesBodyUnread(_ raw: OpaquePointer, method: HTTPMethod) -> Bool {
+    guard method == .head || method == .trace || method == .other else { return false }
+    let headers = evhttp_request_get_input_headers(raw)
+    if evhttp_find_header(headers, "Transfer-Encoding") != nil { return true }
+    guard let length = evhttp_find_header(headers, "Content-Length") else { return false }
+    return strcmp(length, "0") != 0
   }
 
   func drop(_ raw: OpaquePointer) {

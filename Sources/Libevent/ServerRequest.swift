@@ -15,10 +15,15 @@ public final class ServerRequest {
   public let path: String
   public let query: String?
 
+  /// The reply must close the connection: the request declared a body that
+  /// libevent left unread (see `HTTPServer.leavesBodyUnread`).
+  private let closesConnection: Bool
+
   init(raw: OpaquePointer, method: HTTPMethod, server: HTTPServer) {
     self.raw = raw
     self.server = server
     self.method = method
+    closesConnection = HTTPServer.leavesBodyUnread(raw, method: method)
     let uri = evhttp_request_get_evhttp_uri(raw)
     path = uri.flatMap { evhttp_uri_get_path($0) }.map { String(cString: $0) } ?? "/"
     query = uri.flatMap { evhttp_uri_get_query($0) }.map { String(cString: $0) }
@@ -95,7 +100,8 @@ public final class ServerRequest {
   public func respond(status: Int, body: [UInt8]) {
     guard let raw, !server.isClosed else { return }
     self.raw = nil
-    server.send(raw, status: status, body: method == .head ? nil : body)
+    server.send(
+      raw, status: status, body: method == .head ? nil : body, closeConnection: closesConnection)
   }
 
   /// Adds `headers` and sends the reply.

@@ -67,3 +67,47 @@ struct HTTPServerTests {
     return fd
   }
 }
+
+extension HTTPServerTests {
+  /// HEAD, TRACE and unknown methods get no body read by libevent. One that
+  /// declares a body anyway is answered with `Connection: close`, so its
+  /// bytes are never read as the next request on the connection.
+  @Test(arguments: ["HEAD", "TRACE", "BREW"])
+  func aBodyLibeventDoesNotReadClosesTheConnection(method: String) throws {
+    ProcessSetup.install()
+    let loop = EventLoop()
+    defer { loop.close() }
+    var seen: [String] = []
+    let server = try HTTPServer(loop: loop, host: "127.0.0.1", port: 0) { request in
+      seen.append("\(request.method.rawValue) \(request.path)")
+      request.respond(status: 200, headers: [], body: Array("ok".utf8))
+    }
+    let client = try Self.connect(port: server.port)
+    let body = #"{"name":"x"}"#
+    let bytes = Array(
+      ("\(method) /first HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+        + "GET /second HTTP/1.1\r\nHost: x\r\n\r\n").utf8)
+    #expect(bytes.withUnsafeBytes { write(client, $0.baseAddress, $0.count) } == bytes.count)
+    var received: [UInt8] = []
+    // Reads from the loop until the server closes the connection.
+    var poll: (() -> Void)!
+    poll = {
+      var chunk = [UInt8](repeating: 0, count: 4096)
+      let n = recv(client, &chunk, chunk.count, Int32(MSG_DONTWAIT))
+      if n > 0 { received += chunk[..<n] }
+      if n == 0 { loop.stop() } else { _ = loop.schedule(afterMs: 5) { poll() } }
+    }
+    _ = loop.schedule(afterMs: 5) { poll() }
+    let watchdog = loop.schedule(afterMs: 3_000) { loop.stop() }
+    loop.run()
+    watchdog.cancel()
+    poll = nil
+    close(client)
+    let reply = String(decoding: received, as: UTF8.self)
+    #expect(seen.count == 1)
+    #expect(seen.first?.hasSuffix("/first") == true)
+    #expect(reply.contains("Connection: close"))
+    #expect(reply.matches(of: #/HTTP\/1\.1 /#).count == 1, "exactly one reply: \(reply)")
+    server.close()
+  }
+}

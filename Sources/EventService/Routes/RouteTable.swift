@@ -10,6 +10,7 @@ public enum RouteID: String, CaseIterable, Sendable {
   case addEvent = "/addEvent"
   case health = "/health"
   case metrics = "/metrics"
+  case openAPI = "/openapi.yaml"
 
   /// GET routes also answer HEAD (headers only).
   func allows(_ method: HTTPMethod) -> Bool {

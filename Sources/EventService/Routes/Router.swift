@@ -24,6 +24,8 @@ struct Router {
     case .metrics:
       exchange.send(
         200, context.metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8")
+    case .openAPI:
+      exchange.send(200, OpenAPIDocument.bytes, contentType: "application/yaml; charset=utf-8")
     }
   }
 
