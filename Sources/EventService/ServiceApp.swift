@@ -7,6 +7,7 @@ public final class ServiceApp {
   private let context: ServiceContext
   private var server: HTTPServer!
   private var requestIDs: RequestIDSource
+  private var traceIDs = TraceIDGenerator()
   private var drainDeadline: LoopTimer?
   private var isShuttingDown = false
 
@@ -50,8 +51,11 @@ public final class ServiceApp {
 
   private func handle(_ request: ServerRequest) {
     let match = RouteID.match(path: request.path)
+    let trace = request.withHeader("traceparent") {
+      TraceContext(traceparent: $0, random: &traceIDs)
+    }
     let exchange = Exchange(
-      request: request, id: requestIDs.id(from: request.header("X-Request-Id")),
+      request: request, id: requestIDs.id(from: request.header("X-Request-Id")), trace: trace,
       route: match?.0, context: context)
     Router(context: context).route(exchange, match: match)
   }

@@ -156,7 +156,10 @@ public final class HTTPClient {
     let headers = evhttp_request_get_output_headers(raw)
     _ = hostHeader.withUnsafeBufferPointer { evhttp_add_header(headers, "Host", $0.baseAddress) }
     if !call.request.idempotent { evhttp_add_header(headers, "Connection", "close") }
-    for (name, value) in call.request.headers { evhttp_add_header(headers, name, value) }
+    // withCString: a short `String` passed to C directly is copied to the heap.
+    for (name, value) in call.request.headers {
+      _ = name.withCString { name in value.withCString { evhttp_add_header(headers, name, $0) } }
+    }
     if !call.request.body.isEmpty {
       call.request.body.withUnsafeBytes {
         _ = evbuffer_add(evhttp_request_get_output_buffer(raw), $0.baseAddress, $0.count)

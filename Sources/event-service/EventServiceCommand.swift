@@ -40,8 +40,8 @@ struct EventServiceCommand: ParsableCommand {
       FileHandleStandardError.writeLine(error.description)
       throw ExitCode(2)
     }
-    let level = settings.logLevel
-    LoggingSystem.bootstrap { _ in LogfmtHandler(level: level) }
+    let (level, format) = (settings.logLevel, settings.logFormat)
+    LoggingSystem.bootstrap { _ in LineLogHandler(level: level, format: format) }
     let logger = Logger(label: "event-service")
     let openFiles = ProcessLimits.raiseOpenFileLimit()
     logger.debug(

@@ -1,5 +1,6 @@
 import Foundation
 import Libevent
+import MiniJSON
 import Testing
 
 /// The real binaries, run as a user would run them.
@@ -71,6 +72,32 @@ extension ExecutableTests {
 }
 
 extension ExecutableTests {
+  /// `LOG_FORMAT` json: one JSON object per line; the request's line has the
+  /// caller's request id and the trace id of its `traceparent`.
+  @Test func jsonLogLinesCarryTheRequestAndTraceIDs() throws {
+    var service = try RunningService(environment: [
+      "PORT": "0", "LOG_LEVEL": "info", "LOG_FORMAT": "json", "MOCK": #"{"PORT": 0}"#,
+    ])
+    defer { if service.process.isRunning { service.process.terminate() } }
+    let response = try TestHTTP.send(
+      .get(
+        "/health",
+        headers: [
+          ("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+          ("X-Request-Id", "log-check-1"),
+        ]), port: service.port)
+    #expect(response.status == 200)
+    kill(service.process.processIdentifier, SIGTERM)
+    _ = service.waitForExit(limit: 3)
+    let lines = service.log.split(separator: "\n").map { try? JSONValue.parse(Array($0.utf8)) }
+    #expect(!lines.isEmpty && lines.allSatisfy { $0 != nil }, "every line is JSON")
+    let request = lines.compactMap { $0 }.first { $0["message"] == .string("request") }
+    #expect(request?["request_id"] == .string("log-check-1"))
+    #expect(request?["trace_id"] == .string("0af7651916cd43dd8448eb211c80319c"))
+    #expect(request?["status"] == .string("200"))
+    #expect(request?["level"] == .string("info"))
+  }
+
   /// The release binary allocates through mimalloc (libevent's allocations
   /// too): linked, mapped, and reported at debug level.
   @Test func theReleaseBinaryRunsOnMimalloc() throws {

@@ -17,6 +17,7 @@ public struct ServiceConfig: Sendable {
   public var maxBodyBytes = 65_536
   public var shutdownGraceMs: Int64 = 10_000
   public var logLevel: Logger.Level = .info
+  public var logFormat = LogFormat.logfmt
 
   public init() {}
 
@@ -60,6 +61,11 @@ public struct ServiceConfig: Sendable {
       )
     }
     c.logLevel = parsed
+    let format = try source.string("LOG_FORMAT", default: c.logFormat.rawValue)
+    guard let logFormat = LogFormat(rawValue: format) else {
+      throw ConfigError(key: "LOG_FORMAT", problem: "expected logfmt or json, got \"\(format)\"")
+    }
+    c.logFormat = logFormat
     return c
   }
 }

@@ -27,7 +27,7 @@ enum AddEventHandler {
     let id = EventID.make()
     let event = EventWithID.make(id: id, body: request.body, members: members)
     exchange.upstreamCalls += 1
-    context.upstream.addEvent(event) { result in
+    context.upstream.addEvent(event, for: exchange.caller) { result in
       switch result {
       case .success(let response) where !reportsFailure(response.body):
         context.breaker.record(.success, permit: permit)

@@ -36,7 +36,7 @@ final class EventsByUserHandler {
   /// The handler keeps itself alive through the closures it hands out.
   private func start(userID: String) {
     exchange.upstreamCalls += 1
-    _ = context.upstream.getUser(id: userID) { [self] result in
+    _ = context.upstream.getUser(id: userID, for: exchange.caller) { [self] result in
       switch result {
       case .success(let response):
         guard let ids = response.json.flatMap(Self.eventIDs) else {
@@ -62,7 +62,7 @@ final class EventsByUserHandler {
     for (slot, id) in unique.enumerated() where !exchange.isAnswered {
       exchange.upstreamCalls += 1
       pendingCount += 1
-      pending[slot] = context.upstream.getEvent(id: id) { [self] result in
+      pending[slot] = context.upstream.getEvent(id: id, for: exchange.caller) { [self] result in
         pending[slot] = nil
         pendingCount -= 1
         switch result {

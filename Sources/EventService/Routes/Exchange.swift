@@ -8,21 +8,29 @@ import MiniJSON
 final class Exchange {
   let request: ServerRequest
   let id: String
+  let trace: TraceContext
   /// The matched route, or nil.
   let route: RouteID?
   private let startNs: UInt64
   private let context: ServiceContext
   var upstreamCalls = 0
 
-  init(request: ServerRequest, id: String, route: RouteID?, context: ServiceContext) {
+  init(
+    request: ServerRequest, id: String, trace: TraceContext, route: RouteID?,
+    context: ServiceContext
+  ) {
     self.request = request
     self.id = id
+    self.trace = trace
     self.route = route
     self.context = context
     startNs = MonotonicClock.nowNs()
   }
 
   var isAnswered: Bool { request.hasResponded }
+
+  /// Who upstream requests are made for: their request id and trace.
+  var caller: UpstreamCaller { UpstreamCaller(requestID: id, trace: trace) }
 
   func json(_ status: Int, _ body: [UInt8]) {
     send(status, body, contentType: "application/json; charset=utf-8")
@@ -46,7 +54,8 @@ final class Exchange {
     context.logger.info(
       "request",
       metadata: [
-        "id": .string(id), "method": .string(request.method.rawValue),
+        "request_id": .string(id), "trace_id": .string(trace.traceID),
+        "method": .string(request.method.rawValue),
         "path": .string(request.path),
         "status": .stringConvertible(status), "duration_ms": .string(Self.milliseconds(elapsedNs)),
         "upstream_calls": .stringConvertible(upstreamCalls),

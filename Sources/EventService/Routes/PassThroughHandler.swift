@@ -12,6 +12,7 @@ enum PassThroughHandler {
     }
     _ =
       route == .getUsers
-      ? context.upstream.getUsers(completion) : context.upstream.getEvents(completion)
+      ? context.upstream.getUsers(for: exchange.caller, completion)
+      : context.upstream.getEvents(for: exchange.caller, completion)
   }
 }

@@ -22,6 +22,8 @@ public final class ServiceMetrics {
   private let breakerState: [BreakerState: Gauge]
   private let shortCircuited: Counter
   private let lateOutcomes: Counter
+  private let droppedLogLines: Counter
+  private var droppedLogLinesReported = 0
 
   private static let latencyBuckets: [Duration] = [
     1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000,
@@ -48,6 +50,10 @@ public final class ServiceMetrics {
     lateOutcomes = registry.makeCounter(
       descriptor: Self.name(
         "breaker_late_outcomes", "total", "outcomes that arrived after the breaker had moved on"),
+      labels: [])
+    droppedLogLines = registry.makeCounter(
+      descriptor: Self.name(
+        "log_lines_dropped", "total", "log lines dropped because stdout was not being read"),
       labels: [])
     setBreakerState(.closed)
   }
@@ -113,7 +119,15 @@ public final class ServiceMetrics {
 
   public func recordLateOutcome() { lateOutcomes.increment() }
 
-  public func render() -> [UInt8] { registry.emitToBuffer() }
+  public func render() -> [UInt8] {
+    // The sink counts drops on its own (it may drop before metrics exist).
+    let dropped = LogSink.standardOutput.dropped
+    if dropped > droppedLogLinesReported {
+      droppedLogLines.increment(by: Int64(dropped - droppedLogLinesReported))
+      droppedLogLinesReported = dropped
+    }
+    return registry.emitToBuffer()
+  }
 
   private func setBreakerState(_ state: BreakerState) {
     for (candidate, gauge) in breakerState { gauge.set(to: candidate == state ? 1.0 : 0.0) }

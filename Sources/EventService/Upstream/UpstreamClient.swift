@@ -14,6 +14,8 @@ public final class UpstreamClient {
   private let metrics: ServiceMetrics
   private var random: any RandomNumberGenerator
   private var shared: [String: UpstreamFetch] = [:]
+  /// Span ids of upstream requests.
+  private var spans = TraceIDGenerator()
 
   public init(
     loop: EventLoop, address: UpstreamAddress, maxConnections: Int, timeoutMs: Int64,
@@ -33,35 +35,41 @@ public final class UpstreamClient {
 
   public func shutdown() { http.shutdown() }
 
-  public func getUsers(_ completion: @escaping (UpstreamResult) -> Void) -> UpstreamHandle {
-    get(.getUsers, path: "/getUsers", completion)
-  }
-
-  public func getEvents(_ completion: @escaping (UpstreamResult) -> Void) -> UpstreamHandle {
-    get(.getEvents, path: "/getEvents", completion)
-  }
-
-  public func getUser(id: String, _ completion: @escaping (UpstreamResult) -> Void)
+  public func getUsers(for caller: UpstreamCaller, _ completion: @escaping (UpstreamResult) -> Void)
     -> UpstreamHandle
   {
-    get(.getUserById, path: "/getUserById/" + Self.encodeSegment(id), completion)
+    get(.getUsers, path: "/getUsers", caller, completion)
   }
 
-  public func getEvent(id: String, _ completion: @escaping (UpstreamResult) -> Void)
-    -> UpstreamHandle
-  {
-    get(.getEventById, path: "/getEventById/" + Self.encodeSegment(id), completion)
+  public func getEvents(
+    for caller: UpstreamCaller, _ completion: @escaping (UpstreamResult) -> Void
+  ) -> UpstreamHandle {
+    get(.getEvents, path: "/getEvents", caller, completion)
+  }
+
+  public func getUser(
+    id: String, for caller: UpstreamCaller, _ completion: @escaping (UpstreamResult) -> Void
+  ) -> UpstreamHandle {
+    get(.getUserById, path: "/getUserById/" + Self.encodeSegment(id), caller, completion)
+  }
+
+  public func getEvent(
+    id: String, for caller: UpstreamCaller, _ completion: @escaping (UpstreamResult) -> Void
+  ) -> UpstreamHandle {
+    get(.getEventById, path: "/getEventById/" + Self.encodeSegment(id), caller, completion)
   }
 
   /// Sends the event once, on a fresh connection (never a keep-alive one the
   /// upstream may have closed: a failure it never saw must not count).
   @discardableResult
-  public func addEvent(_ body: [UInt8], _ completion: @escaping (UpstreamResult) -> Void)
-    -> ClientCall
-  {
+  public func addEvent(
+    _ body: [UInt8], for caller: UpstreamCaller,
+    _ completion: @escaping (UpstreamResult) -> Void
+  ) -> ClientCall {
     let request = ClientRequest(
-      method: .post, path: "/addEvent", headers: [("Content-Type", "application/json")], body: body,
-      idempotent: false)
+      method: .post, path: "/addEvent",
+      headers: [("Content-Type", "application/json")] + caller.headers(span: spans.next()),
+      body: body, idempotent: false)
     return http.send(request) { [metrics] result in
       let classified = UpstreamResult(result, route: .addEvent)
       metrics.recordUpstream(route: .addEvent, outcome: classified.outcome)
@@ -72,10 +80,13 @@ public final class UpstreamClient {
   // MARK: - GET with retries and coalescing
 
   private func get(
-    _ route: UpstreamRoute, path: String, _ completion: @escaping (UpstreamResult) -> Void
+    _ route: UpstreamRoute, path: String, _ caller: UpstreamCaller,
+    _ completion: @escaping (UpstreamResult) -> Void
   ) -> UpstreamHandle {
     if coalesce, let fetch = shared[path] { return fetch.join(completion) }
-    let fetch = UpstreamFetch(key: path) { [weak self] fetch in self?.forget(fetch) }
+    let fetch = UpstreamFetch(key: path, caller: caller) { [weak self] fetch in
+      self?.forget(fetch)
+    }
     if coalesce { shared[path] = fetch }
     let handle = fetch.join(completion)
     attempt(fetch, route: route)
@@ -85,7 +96,9 @@ public final class UpstreamClient {
   private func attempt(_ fetch: UpstreamFetch, route: UpstreamRoute) {
     fetch.retryWork = nil
     // The closures hold the fetch until its call or retry ends or is cancelled.
-    fetch.call = http.send(ClientRequest(method: .get, path: fetch.key)) {
+    let request = ClientRequest(
+      method: .get, path: fetch.key, headers: fetch.caller.headers(span: spans.next()))
+    fetch.call = http.send(request) {
       [weak self, fetch] result in
       guard let self else { return }
       fetch.call = nil

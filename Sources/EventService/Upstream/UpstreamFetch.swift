@@ -25,8 +25,12 @@ final class UpstreamFetch {
   var attempt = 0
   private let onAbandoned: (UpstreamFetch) -> Void
 
-  init(key: String, onAbandoned: @escaping (UpstreamFetch) -> Void) {
+  /// Whom the fetch is made for (its first waiter, when coalesced).
+  let caller: UpstreamCaller
+
+  init(key: String, caller: UpstreamCaller, onAbandoned: @escaping (UpstreamFetch) -> Void) {
     self.key = key
+    self.caller = caller
     self.onAbandoned = onAbandoned
   }
 

@@ -83,3 +83,17 @@ final class Tally: Sendable {
 
   var total: Int { counts.withLock { $0.values.reduce(0, +) } }
 }
+
+/// The trace headers of each upstream request, in arrival order.
+final class UpstreamHeaderLog: Sendable {
+  struct Entry: Sendable {
+    let path: String
+    let traceparent: String?
+    let requestID: String?
+  }
+  private let entries = Mutex<[Entry]>([])
+
+  func add(_ entry: Entry) { entries.withLock { $0.append(entry) } }
+
+  var all: [Entry] { entries.withLock { $0 } }
+}

@@ -71,13 +71,15 @@ struct RunningService {
     self.port = port
   }
 
+  /// From the listening line, logfmt (`address=127.0.0.1:3000`) or JSON
+  /// (`"address":"127.0.0.1:3000"`).
   private static func listeningPort(in log: String) -> Int? {
     guard
       let line = log.split(separator: "\n").first(where: { $0.contains("event service listening") }
       ),
-      let address = line.split(separator: " ").first(where: { $0.hasPrefix("address=") })
+      let match = line.firstMatch(of: #/address"?[=:]"?[0-9.]+:([0-9]+)/#)
     else { return nil }
-    return Int(address.split(separator: ":").last ?? "")
+    return Int(match.1)
   }
 
   /// Waits for exit (at most `limit` seconds) and returns the rest of stdout.

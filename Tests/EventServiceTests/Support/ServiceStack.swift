@@ -21,6 +21,8 @@ struct ServiceStack {
   let servicePort: Int
   let upstreamPort: Int
   let upstreamRequests: Tally
+  /// The scripted upstream's view of trace headers (empty with the mock).
+  var upstreamHeaders = UpstreamHeaderLog()
 
   typealias Script = @Sendable (_ method: String, _ path: String, _ body: [UInt8]) -> ScriptedReply
 
@@ -64,10 +66,15 @@ struct ServiceStack {
     configure(&config)
     let settings = config
     let tally = Tally()
+    let headers = UpstreamHeaderLog()
     let background = try BackgroundLoop { loop in
       let upstream = try HTTPServer(loop: loop, host: "127.0.0.1", port: 0) { request in
         let method = request.method.rawValue
         tally.add("\(method) \(request.path)")
+        headers.add(
+          .init(
+            path: request.path, traceparent: request.header("traceparent"),
+            requestID: request.header("X-Request-Id")))
         let reply = script(method, request.path, request.body)
         let answer = {
           if reply.drop {
@@ -88,11 +95,11 @@ struct ServiceStack {
     }
     return ServiceStack(
       background: background, servicePort: background.ports[0], upstreamPort: background.ports[1],
-      upstreamRequests: tally)
+      upstreamRequests: tally, upstreamHeaders: headers)
   }
 
   static func testLogger(_ config: AssemblyConfig) -> Logger {
-    Logger(label: "test") { _ in LogfmtHandler(level: config.logLevel) }
+    Logger(label: "test") { _ in LineLogHandler(level: config.logLevel) }
   }
 
   func send(_ request: TestRequest) throws -> TestResponse {

@@ -2,17 +2,22 @@ import Glibc
 import Logging
 import MiniJSON
 
-/// Writes one logfmt line per record to stdout with a single `write(2)`, so
-/// every line is flushed as it is written, whether stdout is a tty, a file or
-/// a pipe: `ts=… level=info msg="request" id=… method=GET path=/x status=200`.
-public struct LogfmtHandler: LogHandler {
+/// Writes one line per record, logfmt or JSON (`LOG_FORMAT`), to a
+/// `LogSink`: each line in one write, flushed as it is written whether stdout
+/// is a terminal, a file or a pipe, and never waited for.
+///
+/// logfmt: `ts=… level=info msg=request method=GET path=/x request_id=… status=200`.
+/// JSON: `{"time":"…","level":"info","message":"request","method":"GET",…}`.
+public struct LineLogHandler: LogHandler {
   public var logLevel: Logger.Level
   public var metadata: Logger.Metadata = [:]
-  private let fd: Int32
+  private let format: LogFormat
+  private let sink: LogSink
 
-  public init(level: Logger.Level, fd: Int32 = 1) {
+  public init(level: Logger.Level, format: LogFormat = .logfmt, sink: LogSink = .standardOutput) {
     logLevel = level
-    self.fd = fd
+    self.format = format
+    self.sink = sink
   }
 
   public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -21,21 +26,28 @@ public struct LogfmtHandler: LogHandler {
   }
 
   public func log(event: LogEvent) {
-    var line = "ts=\(Self.timestamp()) level=\(event.level) msg="
-    Self.appendValue(event.message.description, to: &line)
     // Keys sorted: a dictionary's order would change from run to run.
     let fields = metadata.merging(event.metadata ?? [:]) { _, new in new }
-    for key in fields.keys.sorted() { Self.appendField(key, fields[key]!, to: &line) }
-    line += "\n"
-    var bytes = Array(line.utf8)
-    var offset = 0
-    while offset < bytes.count {
-      let written = bytes.withUnsafeMutableBytes {
-        write(fd, $0.baseAddress! + offset, $0.count - offset)
+    let keys = fields.keys.sorted()
+    var line: String
+    switch format {
+    case .logfmt:
+      line = "ts=\(Self.timestamp()) level=\(event.level) msg="
+      Self.appendValue(event.message.description, to: &line)
+      for key in keys { Self.appendField(key, fields[key]!, to: &line) }
+    case .json:
+      line = "{\"time\":\"\(Self.timestamp())\",\"level\":\"\(event.level)\",\"message\":"
+      JSONValue.writeString(event.message.description, into: &line)
+      for key in keys {
+        line += ","
+        JSONValue.writeString(key, into: &line)
+        line += ":"
+        JSONValue.writeString(fields[key]!.description, into: &line)
       }
-      if written <= 0 { break }
-      offset += written
+      line += "}"
     }
+    line += "\n"
+    sink.write(Array(line.utf8))
   }
 
   private static func appendField(

@@ -1,0 +1,13 @@
+/// The inbound request an upstream request is made for. Its id and trace go
+/// upstream with every attempt: `X-Request-Id` as is, and `traceparent`
+/// with the caller's trace id and a new span id per attempt. A coalesced
+/// request carries the context of the caller that started it.
+public struct UpstreamCaller: Sendable {
+  let requestID: String
+  let trace: TraceContext
+
+  /// The headers of one upstream attempt.
+  func headers(span: UInt64) -> [(String, String)] {
+    [("X-Request-Id", requestID), ("traceparent", trace.childTraceparent(span: span))]
+  }
+}
