@@ -45,3 +45,36 @@ struct JSONObjectWriterTests {
     #expect(JSONObjectWriter().finish() == Array("{}".utf8))
   }
 }
+
+@Suite("String scanning eight bytes at a time")
+struct PlainWordTests {
+  /// Every byte value at every position of a word of otherwise plain bytes.
+  @Test func aWordIsPlainExactlyWhenEveryByteIs() {
+    for position in 0..<8 {
+      for value in 0...255 {
+        var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: 8)
+        bytes[position] = UInt8(value)
+        let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+        let plain = (0x20...0x7F).contains(value) && value != 0x22 && value != 0x5C
+        #expect(JSONReader.allPlain(word) == plain, "byte \(value) at \(position)")
+      }
+    }
+  }
+
+  /// Strings long enough for the fast path, with the byte that stops it at
+  /// each offset: the parse agrees with the byte-by-byte answer.
+  @Test func stringsParseTheSameWhereverTheSpecialByteFalls() throws {
+    for offset in 0..<20 {
+      var text = String(repeating: "x", count: 24)
+      let at = text.index(text.startIndex, offsetBy: offset)
+      text.replaceSubrange(at...at, with: "\\n")
+      let parsed = try JSONValue.parse(Array("\"\(text)\"".utf8))
+      #expect(parsed.stringValue?.count == 24 + 0, "offset \(offset)")
+      #expect(parsed.stringValue?.contains("\n") == true)
+      #expect(throws: JSONParseError.self) {
+        try JSONValue.parse(
+          Array("\"\(String(repeating: "y", count: offset))\u{01}zzzzzzzzzz\"".utf8))
+      }
+    }
+  }
+}
