@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Checks deploy/event-service.service with `systemd-analyze verify`, pointed
-# at the release binary built here (the unit names /usr/local/bin, which a
-# build machine does not have).
+# Checks the deployment files: deploy/event-service.service with
+# `systemd-analyze verify`, pointed at the release binary built here (the
+# unit names /usr/local/bin, which a build machine does not have), and
+# deploy/kubernetes/ with kubernetes-validate (schemas bundled, no cluster).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/ensure-deps.sh systemd
+./scripts/ensure-deps.sh systemd python3-pip
 swift build -c release --product event-service >/dev/null
 bin="$(swift build -c release --show-bin-path)/event-service"
 dir=$(mktemp -d)
@@ -12,3 +13,8 @@ trap 'rm -rf "$dir"' EXIT
 sed "s|/usr/local/bin/event-service|$bin|" deploy/event-service.service >"$dir/event-service.service"
 systemd-analyze verify "$dir/event-service.service"
 echo "deploy/event-service.service: systemd-analyze verify found no problem"
+
+python3 -m pip install --quiet --disable-pip-version-check "kubernetes-validate==1.37.0" 2>/dev/null ||
+  python3 -m pip install --quiet --break-system-packages --disable-pip-version-check \
+    "kubernetes-validate==1.37.0"
+kubernetes-validate --strict -k 1.30.0 deploy/kubernetes/*.yaml
