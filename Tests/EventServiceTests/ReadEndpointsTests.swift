@@ -93,7 +93,7 @@ struct ReadEndpointsTests {
     #expect(response.status == 200)
     #expect(
       response.text
-        == #"{"status":"ok","breaker":{"state":"CLOSED","failuresInWindow":0,"retryAfterMs":null}}"#
+        == #"{"status":"ok","breaker":{"state":"CLOSED","failuresInWindow":0,"retryAfterMs":null},"retryBudget":{"windowMs":10000,"firstAttempts":0,"retries":0,"available":100}}"#
     )
   }
 

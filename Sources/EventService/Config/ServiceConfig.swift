@@ -13,6 +13,7 @@ public struct ServiceConfig: Sendable {
   public var upstreamTimeoutMs: Int64 = 2_000
   public var upstreamMaxConnections = 4_096
   public var retry = RetryBackoff(retries: 2, baseMs: 25, maxMs: 250)
+  public var retryBudget = RetryBudget.Settings(percent: 20, minPerSecond: 10, windowMs: 10_000)
   public var coalesceGets = true
   public var maxBodyBytes = 65_536
   public var shutdownGraceMs: Int64 = 10_000
@@ -53,6 +54,12 @@ public struct ServiceConfig: Sendable {
     c.retry.baseMs = try source.milliseconds("RETRY_BASE_MS", default: c.retry.baseMs)
     c.retry.maxMs = try source.milliseconds("RETRY_MAX_MS", default: c.retry.maxMs)
     c.maxBodyBytes = try source.int("MAX_BODY_BYTES", default: c.maxBodyBytes, in: 2...(64 << 20))
+    c.retryBudget.percent = try source.int(
+      "RETRY_BUDGET_PERCENT", default: c.retryBudget.percent, in: 0...1_000)
+    c.retryBudget.minPerSecond = try source.int(
+      "RETRY_BUDGET_MIN_PER_S", default: c.retryBudget.minPerSecond, in: 0...1_000_000)
+    c.retryBudget.windowMs = try source.milliseconds(
+      "RETRY_BUDGET_WINDOW_MS", default: c.retryBudget.windowMs, minimum: 100)
     c.shutdownGraceMs = try source.milliseconds("SHUTDOWN_GRACE_MS", default: c.shutdownGraceMs)
     let level = try source.string("LOG_LEVEL", default: c.logLevel.rawValue)
     guard let parsed = Logger.Level(rawValue: level), parsed != .notice, parsed != .critical else {

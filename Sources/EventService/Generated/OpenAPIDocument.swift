@@ -367,7 +367,7 @@ components:
       additionalProperties: false
     Health:
       type: object
-      required: [status, breaker]
+      required: [status, breaker, retryBudget]
       properties:
         status: { const: ok }
         breaker:
@@ -380,6 +380,19 @@ components:
               type: [integer, "null"]
               minimum: 0
               description: Null while CLOSED.
+          additionalProperties: false
+        retryBudget:
+          type: object
+          description: |
+            The GET retry budget over its sliding window: retries allowed
+            are RETRY_BUDGET_PERCENT % of first attempts plus a reserve of
+            RETRY_BUDGET_MIN_PER_S per second of window.
+          required: [windowMs, firstAttempts, retries, available]
+          properties:
+            windowMs: { type: integer, minimum: 1 }
+            firstAttempts: { type: integer, minimum: 0 }
+            retries: { type: integer, minimum: 0 }
+            available: { type: integer, minimum: 0 }
           additionalProperties: false
       additionalProperties: false
     Error:

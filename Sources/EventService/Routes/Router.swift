@@ -42,6 +42,13 @@ struct Router {
       json.null("retryAfterMs")
     }
     json.closeObject()
+    let budget = context.upstream.retryBudget
+    json.openObject("retryBudget")
+    json.int("windowMs", context.config.retryBudget.windowMs)
+    json.int("firstAttempts", Int64(budget.firstAttempts))
+    json.int("retries", Int64(budget.retries))
+    json.int("available", Int64(budget.available))
+    json.closeObject()
     exchange.json(200, json.finish())
   }
 }

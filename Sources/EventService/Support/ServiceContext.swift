@@ -20,7 +20,8 @@ final class ServiceContext {
     self.metrics = metrics
     upstream = UpstreamClient(
       loop: loop, address: upstreamAddress, maxConnections: config.upstreamMaxConnections,
-      timeoutMs: config.upstreamTimeoutMs, retry: config.retry, coalesce: config.coalesceGets,
+      timeoutMs: config.upstreamTimeoutMs, retry: config.retry, budget: config.retryBudget,
+      coalesce: config.coalesceGets,
       metrics: metrics)
     breaker = BreakerGuard(settings: config.breaker, loop: loop, logger: logger, metrics: metrics)
   }

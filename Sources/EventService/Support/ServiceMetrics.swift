@@ -23,6 +23,8 @@ public final class ServiceMetrics {
   private let shortCircuited: Counter
   private let lateOutcomes: Counter
   private let droppedLogLines: Counter
+  private let retriesAllowed: Counter
+  private let retriesRefused: Counter
   private var droppedLogLinesReported = 0
 
   private static let latencyBuckets: [Duration] = [
@@ -51,6 +53,14 @@ public final class ServiceMetrics {
       descriptor: Self.name(
         "breaker_late_outcomes", "total", "outcomes that arrived after the breaker had moved on"),
       labels: [])
+    (retriesAllowed, retriesRefused) = (
+      registry.makeCounter(
+        descriptor: Self.name("upstream_retries", "total", "GET retries asked of the retry budget"),
+        labels: [("decision", "allowed")]),
+      registry.makeCounter(
+        descriptor: Self.name("upstream_retries", "total", "GET retries asked of the retry budget"),
+        labels: [("decision", "refused")])
+    )
     droppedLogLines = registry.makeCounter(
       descriptor: Self.name(
         "log_lines_dropped", "total", "log lines dropped because stdout was not being read"),
@@ -116,6 +126,10 @@ public final class ServiceMetrics {
   }
 
   public func recordShortCircuit() { shortCircuited.increment() }
+
+  public func recordRetry(allowed: Bool) {
+    (allowed ? retriesAllowed : retriesRefused).increment()
+  }
 
   public func recordLateOutcome() { lateOutcomes.increment() }
 

@@ -14,12 +14,13 @@ public final class UpstreamClient {
   private let metrics: ServiceMetrics
   private var random: any RandomNumberGenerator
   private var shared: [String: UpstreamFetch] = [:]
+  private var budget: RetryBudget
   /// Span ids of upstream requests.
   private var spans = TraceIDGenerator()
 
   public init(
     loop: EventLoop, address: UpstreamAddress, maxConnections: Int, timeoutMs: Int64,
-    retry: RetryBackoff,
+    retry: RetryBackoff, budget: RetryBudget.Settings,
     coalesce: Bool, metrics: ServiceMetrics,
     random: any RandomNumberGenerator = SystemRandomNumberGenerator()
   ) {
@@ -28,6 +29,7 @@ public final class UpstreamClient {
       loop: loop, host: address.host, port: address.port, maxConnections: maxConnections,
       timeoutMs: timeoutMs)
     self.retry = retry
+    self.budget = RetryBudget(settings: budget)
     self.coalesce = coalesce
     self.metrics = metrics
     self.random = random
@@ -93,8 +95,12 @@ public final class UpstreamClient {
     return handle
   }
 
+  /// The retry budget now (for /health).
+  public var retryBudget: RetryBudget.State { budget.state(now: loop.nowMs) }
+
   private func attempt(_ fetch: UpstreamFetch, route: UpstreamRoute) {
     fetch.retryWork = nil
+    if fetch.attempt == 0 { budget.recordFirstAttempt(now: loop.nowMs) }
     // The closures hold the fetch until its call or retry ends or is cancelled.
     let request = ClientRequest(
       method: .get, path: fetch.key, headers: fetch.caller.headers(span: spans.next()))
@@ -105,7 +111,8 @@ public final class UpstreamClient {
       let classified = UpstreamResult(result, route: route)
       self.metrics.recordUpstream(route: route, outcome: classified.outcome)
       if case .failure = classified,
-        let delay = self.retry.delayMs(attempt: fetch.attempt, using: &self.random)
+        let delay = self.retry.delayMs(attempt: fetch.attempt, using: &self.random),
+        self.spendRetry()
       {
         fetch.attempt += 1
         fetch.retryWork = self.loop.schedule(afterMs: delay) { [weak self, fetch] in
@@ -117,6 +124,13 @@ public final class UpstreamClient {
       self.forget(fetch)
       fetch.deliver(classified, loop: self.loop)
     }
+  }
+
+  /// Asks the budget for one retry, and counts the answer.
+  private func spendRetry() -> Bool {
+    let allowed = budget.allowRetry(now: loop.nowMs)
+    metrics.recordRetry(allowed: allowed)
+    return allowed
   }
 
   private func forget(_ fetch: UpstreamFetch) {
