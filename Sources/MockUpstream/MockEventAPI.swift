@@ -60,7 +60,9 @@ public final class MockEventAPI {
         notFound(request, "user")
       }
     case .getEventById:
-      loop.schedule(afterMs: settings.eventDelayMs) { [self] in
+      let slow =
+        settings.slowRate > 0 && Double.random(in: 0..<1, using: &random) < settings.slowRate
+      loop.schedule(afterMs: slow ? settings.slowDelayMs : settings.eventDelayMs) { [self] in
         if let event = store.event(parameter!) {
           reply(request, 200, event)
         } else {
@@ -98,6 +100,12 @@ public final class MockEventAPI {
       return
     }
     let id = event["id"]?.stringValue ?? "mock-event-\(addEventCount)"
+    // De-duplication by id, checked before the user: an event sent again
+    // (a client's retry with the same id) is acknowledged, not stored twice.
+    if store.event(id) != nil {
+      reply(request, 200, Array(#"{"success":true}"#.utf8))
+      return
+    }
     guard store.addEvent(id: id, userKey: userKey, json: request.body) else {
       notFound(request, "user")
       return

@@ -20,6 +20,10 @@ public struct MockSettings: Sendable, Equatable {
   public var failCount = 10
   public var failDelayMs: Int64 = 100
   public var eventDelayMs: Int64 = 500
+  /// Probability that a GET /getEventById waits `slowDelayMs` instead (a
+  /// latency tail; unknown ids too).
+  public var slowRate = 0.0
+  public var slowDelayMs: Int64 = 5_000
   public var seed: UInt64 = 42
   public var extraUsers: [ExtraUser] = []
 

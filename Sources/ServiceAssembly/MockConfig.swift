@@ -34,6 +34,8 @@ enum MockConfig {
     m.failCount = try source.int("FAIL_COUNT", default: m.failCount, in: 0...1_000_000)
     m.failDelayMs = try source.milliseconds("FAIL_DELAY_MS", default: m.failDelayMs)
     m.eventDelayMs = try source.milliseconds("EVENT_DELAY_MS", default: m.eventDelayMs)
+    m.slowRate = try source.double("SLOW_RATE", default: m.slowRate, in: 0...1)
+    m.slowDelayMs = try source.milliseconds("SLOW_DELAY_MS", default: m.slowDelayMs)
     m.seed = UInt64(try source.int("SEED", default: Int(m.seed), in: 0...Int.max))
     m.extraUsers = try extraUsers(try source.value("EXTRA_USERS", default: .array([])))
     try source.rejectUnknownKeys()

@@ -23,15 +23,18 @@ struct EventMockCommand: ParsableCommand {
   @Option(help: "Delay before a failing POST /addEvent answers 503 (ms).")
   var failDelayMs = defaults.failDelayMs
   @Option(help: "Delay of GET /getEventById (ms).") var eventDelayMs = defaults.eventDelayMs
+  @Option(help: "Probability that a GET /getEventById waits --slow-delay-ms instead.")
+  var slowRate = defaults.slowRate
+  @Option(help: "Delay of a slow GET /getEventById (ms).") var slowDelayMs = defaults.slowDelayMs
   @Option(help: "Random seed (dropped connections).") var seed = defaults.seed
   @Option(help: "Extra user owning generated events, as ID:COUNT (repeatable).")
   var extraUser: [String] = []
 
   func validate() throws {
-    guard (0...1).contains(errorRate) else {
-      throw ValidationError("--error-rate must be within 0...1")
+    guard (0...1).contains(errorRate), (0...1).contains(slowRate) else {
+      throw ValidationError("--error-rate and --slow-rate must be within 0...1")
     }
-    guard okCount >= 0, failCount >= 0, failDelayMs >= 0, eventDelayMs >= 0 else {
+    guard okCount >= 0, failCount >= 0, failDelayMs >= 0, eventDelayMs >= 0, slowDelayMs >= 0 else {
       throw ValidationError("counts and delays must not be negative")
     }
     _ = try extraUsers()
@@ -47,6 +50,8 @@ struct EventMockCommand: ParsableCommand {
     settings.failCount = failCount
     settings.failDelayMs = failDelayMs
     settings.eventDelayMs = eventDelayMs
+    settings.slowRate = slowRate
+    settings.slowDelayMs = slowDelayMs
     settings.seed = seed
     settings.extraUsers = try extraUsers()
     ProcessLimits.raiseOpenFileLimit()
