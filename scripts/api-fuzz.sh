@@ -27,7 +27,7 @@ service=$!
 trap 'kill $service 2>/dev/null; wait $service 2>/dev/null || true' EXIT
 for _ in $(seq 100); do curl -sf "localhost:$port/health" >/dev/null && break; sleep 0.05; done
 
-timeout "${API_FUZZ_SECONDS:-180}" schemathesis run docs/openapi.yaml \
+timeout "${API_FUZZ_SECONDS:-180}" schemathesis --config-file scripts/schemathesis.toml run docs/openapi.yaml \
   --url "http://127.0.0.1:$port" --checks all --seed "${API_FUZZ_SEED:-1}" \
   --max-examples "${API_FUZZ_EXAMPLES:-800}" --request-timeout 5 --no-color
 kill -0 $service || { echo "the service died during the run" >&2; exit 1; }

@@ -96,7 +96,10 @@ EOF
     cat <<EOF
 
 backend writes
-  balance leastconn
+  # A key always meets the instance that knows it (keys live in each
+  # instance's memory); requests without one are spread round-robin.
+  balance hdr(Idempotency-Key)
+  hash-type consistent
   option httpchk GET /health
   http-check expect status 200
   # Only a failed connect is retried: then the request was never sent.

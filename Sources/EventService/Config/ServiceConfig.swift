@@ -14,6 +14,8 @@ public struct ServiceConfig: Sendable {
   public var upstreamMaxConnections = 4_096
   public var retry = RetryBackoff(retries: 2, baseMs: 25, maxMs: 250)
   public var retryBudget = RetryBudget.Settings(percent: 20, minPerSecond: 10, windowMs: 10_000)
+  public var idempotencyTTLMs: Int64 = 86_400_000
+  public var idempotencyMaxKeys = 100_000
   public var coalesceGets = true
   public var maxBodyBytes = 65_536
   public var shutdownGraceMs: Int64 = 10_000
@@ -60,6 +62,10 @@ public struct ServiceConfig: Sendable {
       "RETRY_BUDGET_MIN_PER_S", default: c.retryBudget.minPerSecond, in: 0...1_000_000)
     c.retryBudget.windowMs = try source.milliseconds(
       "RETRY_BUDGET_WINDOW_MS", default: c.retryBudget.windowMs, minimum: 100)
+    c.idempotencyTTLMs = try source.milliseconds(
+      "IDEMPOTENCY_TTL_MS", default: c.idempotencyTTLMs, minimum: 1)
+    c.idempotencyMaxKeys = try source.int(
+      "IDEMPOTENCY_MAX_KEYS", default: c.idempotencyMaxKeys, in: 0...10_000_000)
     c.shutdownGraceMs = try source.milliseconds("SHUTDOWN_GRACE_MS", default: c.shutdownGraceMs)
     let level = try source.string("LOG_LEVEL", default: c.logLevel.rawValue)
     guard let parsed = Logger.Level(rawValue: level), parsed != .notice, parsed != .critical else {

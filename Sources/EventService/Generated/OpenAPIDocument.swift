@@ -124,10 +124,28 @@ paths:
   /addEvent:
     parameters: *common
     post:
+      parameters:
+        - name: Idempotency-Key
+          in: header
+          required: false
+          description: |
+            Makes a retry safe. The first request with a key is sent; another
+            with the same key and the same body bytes gets the same answer
+            again (header `Idempotent-Replayed: true`, no upstream call), or,
+            if the first ended in 503 `upstream_unavailable`, is sent again
+            with the same event `id`. The same key with another body is 422;
+            while the first is in flight, 409. Keys live
+            IDEMPOTENCY_TTL_MS from first use, at most IDEMPOTENCY_MAX_KEYS.
+          schema:
+            type: string
+            minLength: 1
+            maxLength: 128
+            pattern: "^[A-Za-z0-9._:-]{1,128}$"
       operationId: addEvent
       summary: Store an event upstream, behind a circuit breaker.
       description: |
-        The body is checked first (415, 413, 400), then the breaker: while
+        The idempotency key's syntax is checked first (400), then the body
+        (415, 413, 400), then the key (replay, 409, 422), then the breaker: while
         it is OPEN, or HALF_OPEN with its one probe in flight, the answer is
         503 `circuit_open` at once, with `Retry-After`. Otherwise the event
         gets a new `id` and is sent to the upstream once; it is never
@@ -139,15 +157,18 @@ paths:
             schema: { $ref: "#/components/schemas/NewEvent" }
       responses:
         "200":
-          description: Stored upstream.
+          description: Stored upstream (or the replay of an earlier 200 under the same key).
           headers:
             X-Request-Id: { $ref: "#/components/headers/XRequestID" }
+            Idempotent-Replayed: { $ref: "#/components/headers/IdempotentReplayed" }
           content:
             application/json:
               schema: { $ref: "#/components/schemas/Added" }
         "400": { $ref: "#/components/responses/InvalidBody" }
         "413": { $ref: "#/components/responses/PayloadTooLarge" }
+        "409": { $ref: "#/components/responses/RequestInProgress" }
         "415": { $ref: "#/components/responses/UnsupportedMediaType" }
+        "422": { $ref: "#/components/responses/IdempotencyKeyReused" }
         "4XX": { $ref: "#/components/responses/UpstreamRejected" }
         "503": { $ref: "#/components/responses/WriteUnavailable" }
   /health:
@@ -233,6 +254,10 @@ components:
       schema:
         type: string
         pattern: "^[A-Za-z0-9._:-]{1,128}$"
+    IdempotentReplayed:
+      description: Present, and "true", when the answer is a replay under an Idempotency-Key.
+      required: false
+      schema: { const: "true" }
     RetryAfter:
       description: Seconds until the breaker lets a request through, rounded up (at least 1).
       required: true
@@ -278,7 +303,9 @@ components:
         application/json:
           schema: { $ref: "#/components/schemas/Error" }
     InvalidBody:
-      description: Not JSON, not an object, or a field is wrong; the message names it (`invalid_body`).
+      description: |
+        Not JSON, not an object, or a field is wrong; the message names it
+        (`invalid_body`). Or the Idempotency-Key is malformed (`invalid_idempotency_key`).
       headers:
         X-Request-Id: { $ref: "#/components/headers/XRequestID" }
       content:
@@ -293,6 +320,20 @@ components:
           schema: { $ref: "#/components/schemas/Error" }
     UnsupportedMediaType:
       description: The Content-Type is missing or not application/json (`unsupported_media_type`).
+      headers:
+        X-Request-Id: { $ref: "#/components/headers/XRequestID" }
+      content:
+        application/json:
+          schema: { $ref: "#/components/schemas/Error" }
+    RequestInProgress:
+      description: A request with this Idempotency-Key is still in flight (`request_in_progress`).
+      headers:
+        X-Request-Id: { $ref: "#/components/headers/XRequestID" }
+      content:
+        application/json:
+          schema: { $ref: "#/components/schemas/Error" }
+    IdempotencyKeyReused:
+      description: This Idempotency-Key was first used with a different body (`idempotency_key_reused`).
       headers:
         X-Request-Id: { $ref: "#/components/headers/XRequestID" }
       content:
@@ -411,6 +452,9 @@ components:
             - upstream_rejected
             - upstream_unavailable
             - circuit_open
+            - invalid_idempotency_key
+            - request_in_progress
+            - idempotency_key_reused
         message: { type: string }
         retryAfterMs:
           type: integer

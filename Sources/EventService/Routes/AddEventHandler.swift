@@ -1,11 +1,21 @@
 import MiniJSON
 import Resilience
 
-/// POST /addEvent: validate, ask the breaker, give the event a unique id,
-/// send it upstream once, and tell the breaker how it went.
+/// POST /addEvent: check the idempotency key's syntax, validate, look the
+/// key up (replay, 409, 422), ask the breaker, give the event its id (a new
+/// one, or the key's), send it upstream once, and record how it went — in
+/// the breaker and under the key.
 enum AddEventHandler {
   static func handle(_ exchange: Exchange, context: ServiceContext) {
     let request = exchange.request
+    var key: String?
+    if context.idempotency != nil, let raw = request.header("Idempotency-Key") {
+      guard TokenCharacters.requestID.matches(raw, length: 1...128) else {
+        exchange.fail(.invalidIdempotencyKey)
+        return
+      }
+      key = raw
+    }
     let members: [(String, JSONValue)]
     let validation = request.withHeader("Content-Type") {
       AddEventValidation.validate(
@@ -17,37 +27,76 @@ enum AddEventHandler {
       exchange.fail(rejection)
       return
     }
+    var id = EventID.make()
+    if let key {
+      let decision = context.idempotency!.begin(
+        key: key, fingerprint: SHA256.hash(request.body), newEventID: id, now: context.loop.nowMs)
+      switch decision {
+      case .send(let eventID): id = eventID
+      case .replay(let eventID, let outcome):
+        replay(outcome, eventID: eventID, exchange: exchange)
+        return
+      case .inProgress:
+        exchange.fail(.requestInProgress)
+        return
+      case .bodyMismatch:
+        exchange.fail(.idempotencyKeyReused)
+        return
+      }
+    }
     let permit: BreakerPermit
     switch context.breaker.admit() {
     case .allow(let granted): permit = granted
     case .reject(let retryAfterMs):
+      if let key { context.idempotency?.release(key: key) }
       exchange.fail(.circuitOpen(retryAfterMs: retryAfterMs))
       return
     }
-    let id = EventID.make()
     let event = EventWithID.make(id: id, body: request.body, members: members)
     exchange.upstreamCalls += 1
     context.upstream.addEvent(event, for: exchange.caller) { result in
+      let outcome: IdempotencyStore.Outcome
       switch result {
       case .success(let response) where !reportsFailure(response.body):
         context.breaker.record(.success, permit: permit)
-        var json = JSONObjectWriter()
-        json.bool("success", true)
-        json.string("id", id)
-        exchange.json(200, json.finish())
+        exchange.json(200, added(id))
+        outcome = .stored
       case .success:
         context.breaker.record(.failure, permit: permit)
         exchange.fail(.upstreamUnavailable("upstream reported \"success\": false", status: 503))
+        outcome = .failed
       case .answer(let response):
         context.breaker.record(.neutral, permit: permit)
-        exchange.fail(
-          .upstreamRejected(
-            status: response.status, upstreamMessage: upstreamMessage(response.body)))
+        let error = ServiceError.upstreamRejected(
+          status: response.status, upstreamMessage: upstreamMessage(response.body))
+        exchange.fail(error)
+        outcome = .rejected(status: error.status, body: error.body)
       case .failure(let failure):
         context.breaker.record(.failure, permit: permit)
         exchange.fail(.upstreamUnavailable(failure.description, status: 503))
+        outcome = .failed
       }
+      if let key { context.idempotency?.finish(key: key, outcome: outcome) }
     }
+  }
+
+  /// The answer a key's earlier request got, again, without an upstream call.
+  private static func replay(
+    _ outcome: IdempotencyStore.Outcome, eventID: String, exchange: Exchange
+  ) {
+    exchange.request.addHeader("Idempotent-Replayed", "true")
+    switch outcome {
+    case .stored: exchange.json(200, added(eventID))
+    case .rejected(let status, let body): exchange.json(status, body)
+    case .failed: exchange.fail(.upstreamUnavailable("upstream failed", status: 503))
+    }
+  }
+
+  static func added(_ id: String) -> [UInt8] {
+    var json = JSONObjectWriter()
+    json.bool("success", true)
+    json.string("id", id)
+    return json.finish()
   }
 
   /// A 2xx whose body says `"success": false` is a failure in disguise.

@@ -16,6 +16,9 @@ public struct ServiceError: Error, Sendable {
     case upstreamRejected = "upstream_rejected"
     case upstreamUnavailable = "upstream_unavailable"
     case circuitOpen = "circuit_open"
+    case invalidIdempotencyKey = "invalid_idempotency_key"
+    case requestInProgress = "request_in_progress"
+    case idempotencyKeyReused = "idempotency_key_reused"
   }
 
   public let status: Int
@@ -47,6 +50,18 @@ extension ServiceError {
   static func invalidBody(_ message: String) -> ServiceError {
     ServiceError(status: 400, code: .invalidBody, message: message)
   }
+
+  static let invalidIdempotencyKey = ServiceError(
+    status: 400, code: .invalidIdempotencyKey,
+    message: "Idempotency-Key must be 1-128 characters of A-Z a-z 0-9 . _ : -")
+
+  static let requestInProgress = ServiceError(
+    status: 409, code: .requestInProgress,
+    message: "a request with this Idempotency-Key is still in progress")
+
+  static let idempotencyKeyReused = ServiceError(
+    status: 422, code: .idempotencyKeyReused,
+    message: "this Idempotency-Key was used with a different body")
 
   static let invalidUserID = ServiceError(
     status: 400, code: .invalidUserID,

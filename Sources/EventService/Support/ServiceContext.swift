@@ -1,5 +1,6 @@
 import Libevent
 import Logging
+import Resilience
 
 /// What every handler needs, created once per service.
 final class ServiceContext {
@@ -9,6 +10,8 @@ final class ServiceContext {
   let metrics: ServiceMetrics
   let upstream: UpstreamClient
   let breaker: BreakerGuard
+  /// Idempotency keys of /addEvent; nil when `IDEMPOTENCY_MAX_KEYS` is 0.
+  var idempotency: IdempotencyStore?
 
   init(
     loop: EventLoop, config: ServiceConfig, upstreamAddress: UpstreamAddress, logger: Logger,
@@ -24,5 +27,8 @@ final class ServiceContext {
       coalesce: config.coalesceGets,
       metrics: metrics)
     breaker = BreakerGuard(settings: config.breaker, loop: loop, logger: logger, metrics: metrics)
+    idempotency =
+      config.idempotencyMaxKeys > 0
+      ? IdempotencyStore(ttlMs: config.idempotencyTTLMs, capacity: config.idempotencyMaxKeys) : nil
   }
 }
