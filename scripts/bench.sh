@@ -25,6 +25,10 @@
 #   fanout      latency against events per user (1, 10, 100, 1,000 at 500 ms
 #               each), drawn with the one-after-another line N x 500 ms
 #               (fanout.svg, gnuplot)
+#   tail        hedged event fetches: users with 100 and 1,000 events against
+#               a mock where 1 % of lookups take 5 s (SLOW_RATE 0.01), hedging
+#               off and on (warmed up first, so the p95 is known): median and
+#               max latency, and the extra upstream requests hedging cost
 #   reference   nginx as a plain pass-through proxy to the same mock, and a
 #               static /health: how far the service is from a C proxy's floor
 #   instr       see scripts/bench-instr.sh
@@ -184,6 +188,49 @@ EOF
   echo "chart: $out/fanout.svg"
 }
 
+tail_section() {
+  local tail_mock_port=$((PORT + 4)) requests=${TAIL_REQUESTS:-10}
+  taskset -c 1 "$BIN/event-mock" --port "$tail_mock_port" --error-rate 0 --slow-rate 0.01 \
+    --slow-delay-ms 5000 --extra-user u100:100 --extra-user u1000:1000 \
+    >"$out/tail-mock.log" 2>&1 &
+  local tail_mock=$!
+  pids+=($tail_mock)
+  wait_http "$tail_mock_port" /getUsers
+  echo
+  echo "### tail: GET /getEventsByUserId, 1 % of event lookups take 5 s ($requests requests each)"
+  echo
+  echo "| events | hedging | median ms | max ms | upstream event requests | extra |"
+  echo "|---:|---|---:|---:|---:|---:|"
+  for hedge in false true; do
+    start_service "tail-$hedge" API_BASE="http://127.0.0.1:$tail_mock_port" COALESCE_GETS=false \
+      HEDGE_ENABLED=$hedge UPSTREAM_TIMEOUT_MS=8000
+    # Warm-up: enough timed fetches for the running p95.
+    curl -s -o /dev/null "localhost:$service_port/getEventsByUserId/u100"
+    curl -s -o /dev/null "localhost:$service_port/getEventsByUserId/u100"
+    for n in 100 1000; do
+      local before after times=()
+      before=$(curl -s "localhost:$service_port/metrics" |
+        awk '/upstream_requests_total\{route="getEventById"/ {s += $2} END {print s + 0}')
+      for _ in $(seq "$requests"); do
+        times+=("$(curl -s -o /dev/null -w '%{time_total}' "localhost:$service_port/getEventsByUserId/u$n")")
+      done
+      after=$(curl -s "localhost:$service_port/metrics" |
+        awk '/upstream_requests_total\{route="getEventById"/ {s += $2} END {print s + 0}')
+      local sorted median max sent extra
+      sorted=$(printf '%s\n' "${times[@]}" | sort -n)
+      median=$(echo "$sorted" | sed -n "$(((requests + 1) / 2))p" | awk '{printf "%.0f", $1 * 1000}')
+      max=$(echo "$sorted" | tail -1 | awk '{printf "%.0f", $1 * 1000}')
+      sent=$((after - before))
+      extra=$(awk -v s="$sent" -v e=$((n * requests)) 'BEGIN {printf "%.1f", (s - e) * 100 / e}')
+      printf '| %s | %s | %s | %s | %s | %s %% |\n' "$n" "$hedge" "$median" "$max" "$sent" "$extra"
+      rows+=("{\"section\":\"tail\",\"events\":$n,\"hedging\":$hedge,\"median_ms\":$median,\"max_ms\":$max,\"upstream_requests\":$sent,\"extra_percent\":$extra}")
+    done
+    stop_service
+  done
+  kill "$tail_mock"
+  wait "$tail_mock" 2>/dev/null || true
+}
+
 reference() {
   local nginx_port=$((PORT + 5)) conf="$PWD/$out/nginx.conf"
   cat >"$conf" <<EOF
@@ -282,6 +329,7 @@ for section in $SECTIONS; do
     done
     ;;
   fanout) fanout ;;
+  tail) tail_section ;;
   reference) reference ;;
   *)
     echo "unknown section $section" >&2

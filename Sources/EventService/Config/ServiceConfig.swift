@@ -15,6 +15,7 @@ public struct ServiceConfig: Sendable {
   public var retry = RetryBackoff(retries: 2, baseMs: 25, maxMs: 250)
   public var retryBudget = RetryBudget.Settings(percent: 20, minPerSecond: 10, windowMs: 10_000)
   public var idempotencyTTLMs: Int64 = 86_400_000
+  public var hedging = HedgeSettings()
   public var idempotencyMaxKeys = 100_000
   public var coalesceGets = true
   public var maxBodyBytes = 65_536
@@ -66,6 +67,10 @@ public struct ServiceConfig: Sendable {
       "IDEMPOTENCY_TTL_MS", default: c.idempotencyTTLMs, minimum: 1)
     c.idempotencyMaxKeys = try source.int(
       "IDEMPOTENCY_MAX_KEYS", default: c.idempotencyMaxKeys, in: 0...10_000_000)
+    c.hedging.enabled = try source.bool("HEDGE_ENABLED", default: c.hedging.enabled)
+    c.hedging.afterMs = try source.milliseconds("HEDGE_AFTER_MS", default: c.hedging.afterMs)
+    c.hedging.budgetPercent = try source.int(
+      "HEDGE_BUDGET_PERCENT", default: c.hedging.budgetPercent, in: 0...100)
     c.shutdownGraceMs = try source.milliseconds("SHUTDOWN_GRACE_MS", default: c.shutdownGraceMs)
     let level = try source.string("LOG_LEVEL", default: c.logLevel.rawValue)
     guard let parsed = Logger.Level(rawValue: level), parsed != .notice, parsed != .critical else {

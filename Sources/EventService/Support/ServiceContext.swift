@@ -24,6 +24,7 @@ final class ServiceContext {
     upstream = UpstreamClient(
       loop: loop, address: upstreamAddress, maxConnections: config.upstreamMaxConnections,
       timeoutMs: config.upstreamTimeoutMs, retry: config.retry, budget: config.retryBudget,
+      hedging: config.hedging,
       coalesce: config.coalesceGets,
       metrics: metrics)
     breaker = BreakerGuard(settings: config.breaker, loop: loop, logger: logger, metrics: metrics)

@@ -25,6 +25,7 @@ public final class ServiceMetrics {
   private let droppedLogLines: Counter
   private let retriesAllowed: Counter
   private let retriesRefused: Counter
+  private let hedges: Counter
   private var droppedLogLinesReported = 0
 
   private static let latencyBuckets: [Duration] = [
@@ -61,6 +62,10 @@ public final class ServiceMetrics {
         descriptor: Self.name("upstream_retries", "total", "GET retries asked of the retry budget"),
         labels: [("decision", "refused")])
     )
+    hedges = registry.makeCounter(
+      descriptor: Self.name(
+        "upstream_hedges", "total", "hedge requests sent for late event fetches"),
+      labels: [])
     droppedLogLines = registry.makeCounter(
       descriptor: Self.name(
         "log_lines_dropped", "total", "log lines dropped because stdout was not being read"),
@@ -126,6 +131,8 @@ public final class ServiceMetrics {
   }
 
   public func recordShortCircuit() { shortCircuited.increment() }
+
+  public func recordHedge() { hedges.increment() }
 
   public func recordRetry(allowed: Bool) {
     (allowed ? retriesAllowed : retriesRefused).increment()

@@ -17,10 +17,15 @@ public final class UpstreamClient {
   private var budget: RetryBudget
   /// Span ids of upstream requests.
   private var spans = TraceIDGenerator()
+  private let hedging: HedgeSettings
+  private var eventLatency = LatencyTracker()
+  /// The same arithmetic as the retry budget: hedges as a share of event
+  /// fetches started over a sliding window, with no reserve.
+  private var hedgeBudget: RetryBudget
 
   public init(
     loop: EventLoop, address: UpstreamAddress, maxConnections: Int, timeoutMs: Int64,
-    retry: RetryBackoff, budget: RetryBudget.Settings,
+    retry: RetryBackoff, budget: RetryBudget.Settings, hedging: HedgeSettings = HedgeSettings(),
     coalesce: Bool, metrics: ServiceMetrics,
     random: any RandomNumberGenerator = SystemRandomNumberGenerator()
   ) {
@@ -30,6 +35,10 @@ public final class UpstreamClient {
       timeoutMs: timeoutMs)
     self.retry = retry
     self.budget = RetryBudget(settings: budget)
+    self.hedging = hedging
+    hedgeBudget = RetryBudget(
+      settings: .init(
+        percent: hedging.budgetPercent, minPerSecond: 0, windowMs: HedgeSettings.budgetWindowMs))
     self.coalesce = coalesce
     self.metrics = metrics
     self.random = random
@@ -100,29 +109,87 @@ public final class UpstreamClient {
 
   private func attempt(_ fetch: UpstreamFetch, route: UpstreamRoute) {
     fetch.retryWork = nil
-    if fetch.attempt == 0 { budget.recordFirstAttempt(now: loop.nowMs) }
+    if fetch.attempt == 0 {
+      budget.recordFirstAttempt(now: loop.nowMs)
+      if hedging.enabled && route == .getEventById { armHedge(fetch) }
+    }
     // The closures hold the fetch until its call or retry ends or is cancelled.
+    fetch.call = send(fetch, route: route) { [weak self] fetch, classified in
+      fetch.call = nil
+      self?.attemptEnded(fetch, route: route, classified, hedge: false)
+    }
+  }
+
+  /// One upstream GET for `fetch`, classified and counted.
+  private func send(
+    _ fetch: UpstreamFetch, route: UpstreamRoute,
+    _ done: @escaping (UpstreamFetch, UpstreamResult) -> Void
+  ) -> ClientCall {
     let request = ClientRequest(
       method: .get, path: fetch.key, headers: fetch.caller.headers(span: spans.next()))
-    fetch.call = http.send(request) {
-      [weak self, fetch] result in
+    return http.send(request) { [weak self, fetch] result in
       guard let self else { return }
-      fetch.call = nil
       let classified = UpstreamResult(result, route: route)
       self.metrics.recordUpstream(route: route, outcome: classified.outcome)
-      if case .failure = classified,
-        let delay = self.retry.delayMs(attempt: fetch.attempt, using: &self.random),
-        self.spendRetry()
-      {
+      done(fetch, classified)
+    }
+  }
+
+  /// An attempt (or its hedge) ended. A success or an answer wins at once
+  /// and cancels the other; a failure waits while the other may still
+  /// succeed, then is retried (budget allowing) or delivered.
+  private func attemptEnded(
+    _ fetch: UpstreamFetch, route: UpstreamRoute, _ classified: UpstreamResult, hedge: Bool
+  ) {
+    if case .failure = classified {
+      if (hedge ? fetch.call : fetch.hedgeCall) != nil {
+        fetch.heldFailure = classified
+        return
+      }
+      fetch.stopHedging()
+      if let delay = retry.delayMs(attempt: fetch.attempt, using: &random), spendRetry() {
         fetch.attempt += 1
-        fetch.retryWork = self.loop.schedule(afterMs: delay) { [weak self, fetch] in
-          guard let self else { return }
-          self.attempt(fetch, route: route)
+        fetch.retryWork = loop.schedule(afterMs: delay) { [weak self, fetch] in
+          self?.attempt(fetch, route: route)
         }
         return
       }
-      self.forget(fetch)
-      fetch.deliver(classified, loop: self.loop)
+    } else {
+      if hedging.enabled && route == .getEventById {
+        eventLatency.record(loop.nowMs - fetch.startedMs)
+      }
+      if hedge {
+        fetch.call?.cancel()
+        fetch.call = nil
+      }
+      fetch.stopHedging()
+    }
+    fetch.heldFailure = nil
+    forget(fetch)
+    fetch.deliver(classified, loop: loop)
+  }
+
+  /// Sends a hedge if the fetch is still waiting after the hedge delay: the
+  /// fixed HEDGE_AFTER_MS, or the running p95 (not before 100 fetches have
+  /// been timed), and only while the hedge budget allows.
+  private func armHedge(_ fetch: UpstreamFetch) {
+    let now = loop.nowMs
+    fetch.startedMs = now
+    hedgeBudget.recordFirstAttempt(now: now)
+    let delay =
+      hedging.afterMs > 0
+      ? hedging.afterMs : eventLatency.p95.map { max(HedgeSettings.minimumAfterMs, $0) }
+    guard let delay else { return }
+    fetch.hedgeTimer = loop.schedule(afterMs: delay) { [weak self, fetch] in
+      guard let self, fetch.call != nil, fetch.attempt == 0,
+        self.hedgeBudget.allowRetry(now: self.loop.nowMs)
+      else { return }
+      fetch.hedgeTimer = nil
+      self.metrics.recordHedge()
+      fetch.hedgeCall = self.send(fetch, route: .getEventById) { [weak self] fetch, classified in
+        fetch.hedgeCall = nil
+        self?.attemptEnded(fetch, route: .getEventById, classified, hedge: true)
+      }
     }
   }
 

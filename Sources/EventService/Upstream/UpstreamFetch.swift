@@ -22,6 +22,13 @@ final class UpstreamFetch {
   private var nextWaiterID = 0
   var call: ClientCall?
   var retryWork: LoopTimer?
+  /// Hedging (event fetches only): the timer that sends the hedge, the
+  /// hedge in flight, when the fetch started, and a failure of one of the
+  /// two kept while the other may still succeed.
+  var hedgeTimer: LoopTimer?
+  var hedgeCall: ClientCall?
+  var startedMs: Int64 = 0
+  var heldFailure: UpstreamResult?
   var attempt = 0
   private let onAbandoned: (UpstreamFetch) -> Void
 
@@ -53,6 +60,7 @@ final class UpstreamFetch {
     retryWork?.cancel()
     call = nil
     retryWork = nil
+    stopHedging()
     onAbandoned(self)
   }
 
@@ -62,6 +70,14 @@ final class UpstreamFetch {
   /// 20 ms to each of 1,000 concurrent fan-outs. In batches, each batch's
   /// replies leave while the next is built.
   static let waitersPerTurn = 32
+
+  /// Cancels the hedge and its timer, if any.
+  func stopHedging() {
+    hedgeTimer?.cancel()
+    hedgeTimer = nil
+    hedgeCall?.cancel()
+    hedgeCall = nil
+  }
 
   func deliver(_ result: UpstreamResult, loop: EventLoop) {
     delivering = waiters

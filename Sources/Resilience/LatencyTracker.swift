@@ -1,0 +1,39 @@
+/// The running 95th percentile of recent latencies (the last `capacity`
+/// samples), for deciding when a request is late enough to hedge. The
+/// percentile is recomputed every `capacity / 20` samples, not per query.
+public struct LatencyTracker: Sendable {
+  public let capacity: Int
+  /// Samples needed before `p95` answers.
+  public let minimumSamples: Int
+  private var samples: [Int64] = []
+  private var next = 0
+  private var recorded = 0
+  private var cached: Int64?
+  private var sinceRecompute = 0
+
+  public init(capacity: Int = 1_000, minimumSamples: Int = 100) {
+    self.capacity = max(1, capacity)
+    self.minimumSamples = minimumSamples
+  }
+
+  public mutating func record(_ latencyMs: Int64) {
+    if samples.count < capacity {
+      samples.append(latencyMs)
+    } else {
+      samples[next] = latencyMs
+      next = (next + 1) % capacity
+    }
+    recorded += 1
+    sinceRecompute += 1
+    if cached == nil || sinceRecompute >= max(1, capacity / 20) { recompute() }
+  }
+
+  /// Nil until `minimumSamples` latencies have been recorded.
+  public var p95: Int64? { recorded >= minimumSamples ? cached : nil }
+
+  private mutating func recompute() {
+    let sorted = samples.sorted()
+    cached = sorted[min(sorted.count - 1, sorted.count * 95 / 100)]
+    sinceRecompute = 0
+  }
+}
