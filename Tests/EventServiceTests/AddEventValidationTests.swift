@@ -115,3 +115,17 @@ struct EventWithIDTests {
     #expect(members.map(\.0) == ["name", "userId", "id"])
   }
 }
+
+@Suite("Event ids")
+struct EventIDTests {
+  /// Version-4 UUIDs in canonical form, and no repeats.
+  @Test func idsAreVersion4UUIDs() {
+    let ids = (0..<2_000).map { _ in EventID.make() }
+    for id in ids.prefix(200) {
+      #expect(
+        id.wholeMatch(of: #/[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}/#)
+          != nil, "\(id)")
+    }
+    #expect(Set(ids).count == ids.count)
+  }
+}

@@ -27,12 +27,14 @@ enum AddEventHandler {
       exchange.fail(rejection)
       return
     }
-    var id = EventID.make()
+    // Made only when it may be used: a rejected request costs no id.
+    var keyedID: String?
     if let key {
       let decision = context.idempotency!.begin(
-        key: key, fingerprint: SHA256.hash(request.body), newEventID: id, now: context.loop.nowMs)
+        key: key, fingerprint: SHA256.hash(request.body), newEventID: EventID.make(),
+        now: context.loop.nowMs)
       switch decision {
-      case .send(let eventID): id = eventID
+      case .send(let eventID): keyedID = eventID
       case .replay(let eventID, let outcome):
         replay(outcome, eventID: eventID, exchange: exchange)
         return
@@ -52,6 +54,7 @@ enum AddEventHandler {
       exchange.fail(.circuitOpen(retryAfterMs: retryAfterMs))
       return
     }
+    let id = keyedID ?? EventID.make()
     let event = EventWithID.make(id: id, body: request.body, members: members)
     exchange.upstreamCalls += 1
     context.upstream.addEvent(event, for: exchange.caller) { result in
