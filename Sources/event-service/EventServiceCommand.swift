@@ -29,13 +29,14 @@ struct EventServiceCommand: ParsableCommand {
     ProcessSetup.install()
     let settings: AssemblyConfig
     do {
-      settings = try AssemblyConfig.load(path: config, environment: ProcessEnvironment.variables)
       if checkConfig {
+        // One read of the file: `effective` checks everything `load` does.
         let effective = try AssemblyConfig.effective(
           path: config, environment: ProcessEnvironment.variables)
         print(HelpText.configDocument(effective), terminator: "")
         return
       }
+      settings = try AssemblyConfig.load(path: config, environment: ProcessEnvironment.variables)
     } catch {
       FileHandleStandardError.writeLine(error.description)
       throw ExitCode(2)

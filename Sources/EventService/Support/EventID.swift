@@ -9,19 +9,15 @@ enum EventID {
     var low = random.next() as UInt64
     high = high & 0xFFFF_FFFF_FFFF_0FFF | 0x0000_0000_0000_4000  // version 4
     low = low & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000  // variant 10
+    // 8-4-4-4-12 digits.
     return String(unsafeUninitializedCapacity: 36) { buffer in
-      var i = 0
-      for (index, nibble) in (0..<32).enumerated() {
-        if index == 8 || index == 12 || index == 16 || index == 20 {
-          buffer[i] = UInt8(ascii: "-")
-          i += 1
-        }
-        let word = nibble < 16 ? high : low
-        let value = UInt8(truncatingIfNeeded: word >> UInt64(60 - (nibble % 16) * 4)) & 0xF
-        buffer[i] = value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
-        i += 1
-      }
-      return i
+      HexDigits.write(high >> 32, digits: 8, into: buffer, at: 0)
+      HexDigits.write(high >> 16, digits: 4, into: buffer, at: 9)
+      HexDigits.write(high, digits: 4, into: buffer, at: 14)
+      HexDigits.write(low >> 48, digits: 4, into: buffer, at: 19)
+      HexDigits.write(low, digits: 12, into: buffer, at: 24)
+      for dash in [8, 13, 18, 23] { buffer[dash] = UInt8(ascii: "-") }
+      return 36
     }
   }
 }

@@ -15,13 +15,9 @@ struct RequestIDSource {
     // from bytes on the stack, this costs about a tenth of the interpolation
     // it replaced.
     return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { buffer in
-      var end = buffer.count
-      var rest = counter
-      repeat {
-        end -= 1
-        buffer[end] = Self.hexDigits[Int(rest & 0xF)]
-        rest >>= 4
-      } while rest > 0
+      let digits = HexDigits.count(counter)
+      var end = buffer.count - digits
+      HexDigits.write(counter, digits: digits, into: buffer, at: end)
       end -= 1
       buffer[end] = UInt8(ascii: "-")
       for byte in prefixBytes.reversed() {
@@ -31,8 +27,6 @@ struct RequestIDSource {
       return String(decoding: UnsafeBufferPointer(rebasing: buffer[end...]), as: UTF8.self)
     }
   }
-
-  private static let hexDigits = Array("0123456789abcdef".utf8)
 
   static func isValid(_ value: String) -> Bool {
     TokenCharacters.requestID.matches(value, length: 1...128)

@@ -26,8 +26,8 @@ struct TraceContext: Sendable, Equatable {
   /// "4bf92f3577b34da6a3ce929d0e0e4736", the form log lines carry.
   var traceID: String {
     String(unsafeUninitializedCapacity: 32) { buffer in
-      Self.writeHex(traceHigh, digits: 16, into: buffer, at: 0)
-      Self.writeHex(traceLow, digits: 16, into: buffer, at: 16)
+      HexDigits.write(traceHigh, digits: 16, into: buffer, at: 0)
+      HexDigits.write(traceLow, digits: 16, into: buffer, at: 16)
       return 32
     }
   }
@@ -40,25 +40,13 @@ struct TraceContext: Sendable, Equatable {
       buffer[0] = UInt8(ascii: "0")
       buffer[1] = UInt8(ascii: "0")
       buffer[2] = UInt8(ascii: "-")
-      Self.writeHex(traceHigh, digits: 16, into: buffer, at: 3)
-      Self.writeHex(traceLow, digits: 16, into: buffer, at: 19)
+      HexDigits.write(traceHigh, digits: 16, into: buffer, at: 3)
+      HexDigits.write(traceLow, digits: 16, into: buffer, at: 19)
       buffer[35] = UInt8(ascii: "-")
-      Self.writeHex(span, digits: 16, into: buffer, at: 36)
+      HexDigits.write(span, digits: 16, into: buffer, at: 36)
       buffer[52] = UInt8(ascii: "-")
-      Self.writeHex(UInt64(flags), digits: 2, into: buffer, at: 53)
+      HexDigits.write(UInt64(flags), digits: 2, into: buffer, at: 53)
       return 55
-    }
-  }
-
-  private static func writeHex(
-    _ value: UInt64, digits count: Int, into buffer: UnsafeMutableBufferPointer<UInt8>,
-    at start: Int
-  ) {
-    var rest = value
-    for i in stride(from: start + count - 1, through: start, by: -1) {
-      let nibble = UInt8(truncatingIfNeeded: rest & 0xF)
-      buffer[i] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
-      rest >>= 4
     }
   }
 
