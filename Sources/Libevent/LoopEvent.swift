@@ -27,6 +27,11 @@ public class LoopEvent: LoopRegistration {
   /// Adds the event (with a timeout, or none) and registers with the loop.
   func add(timeoutMs: Int64?) {
     if let timeoutMs {
+      // libevent counts a timeout from the time it cached before running
+      // this iteration's I/O callbacks; a timer armed late in a long one (a
+      // 1,000-event fan-out sends for milliseconds) would fire that much
+      // early. One clock read makes `afterMs` mean after now.
+      event_base_update_cache_time(loop.base)
       CLibevent_event_add_ms(event, max(0, timeoutMs))
     } else {
       event_add(event, nil)
