@@ -1,6 +1,12 @@
 /// The running 95th percentile of recent latencies (the last `capacity`
-/// samples), for deciding when a request is late enough to hedge. The
-/// percentile is recomputed every `capacity / 20` samples, not per query.
+/// samples, in whatever unit the caller records), for deciding when a
+/// request is late enough to hedge. The percentile is recomputed every
+/// `capacity / 20` samples, not per query.
+///
+/// The default capacity spans several 1,000-event fan-outs: a fan-out's
+/// latencies are packed within a few milliseconds, and the next one may
+/// come a few milliseconds later as a whole. A p95 taken over one fan-out
+/// alone then calls hundreds of fetches of a slightly slower one late.
 public struct LatencyTracker: Sendable {
   public let capacity: Int
   /// Samples needed before `p95` answers.
@@ -11,16 +17,16 @@ public struct LatencyTracker: Sendable {
   private var cached: Int64?
   private var sinceRecompute = 0
 
-  public init(capacity: Int = 1_000, minimumSamples: Int = 100) {
+  public init(capacity: Int = 5_000, minimumSamples: Int = 100) {
     self.capacity = max(1, capacity)
     self.minimumSamples = minimumSamples
   }
 
-  public mutating func record(_ latencyMs: Int64) {
+  public mutating func record(_ latency: Int64) {
     if samples.count < capacity {
-      samples.append(latencyMs)
+      samples.append(latency)
     } else {
-      samples[next] = latencyMs
+      samples[next] = latency
       next = (next + 1) % capacity
     }
     recorded += 1

@@ -18,6 +18,10 @@ public final class UpstreamClient {
   /// Span ids of upstream requests.
   private var spans = TraceIDGenerator()
   private let hedging: HedgeSettings
+  /// Event fetch latencies in microseconds: the top of a fan-out's
+  /// latencies is packed tight, and whole milliseconds put a tenth of the
+  /// fetches in the p95's millisecond, all of which the hedge timer, set at
+  /// its start, would call late.
   private var eventLatency = LatencyTracker()
   /// The same arithmetic as the retry budget: hedges as a share of event
   /// fetches started over a sliding window, with no reserve.
@@ -156,7 +160,7 @@ public final class UpstreamClient {
       }
     } else {
       if hedging.enabled && route == .getEventById {
-        eventLatency.record(loop.nowMs - fetch.startedMs)
+        eventLatency.record(loop.nowUs - fetch.startedUs)
       }
       if hedge {
         fetch.call?.cancel()
@@ -174,11 +178,12 @@ public final class UpstreamClient {
   /// been timed), and only while the hedge budget allows.
   private func armHedge(_ fetch: UpstreamFetch) {
     let now = loop.nowMs
-    fetch.startedMs = now
+    fetch.startedUs = loop.nowUs
     hedgeBudget.recordFirstAttempt(now: now)
     let delay =
       hedging.afterMs > 0
-      ? hedging.afterMs : eventLatency.p95.map { max(HedgeSettings.minimumAfterMs, $0) }
+      ? hedging.afterMs
+      : eventLatency.p95.map { max(HedgeSettings.minimumAfterMs, ($0 + 999) / 1_000) }
     guard let delay else { return }
     fetch.hedgeTimer = loop.schedule(afterMs: delay) { [weak self, fetch] in
       guard let self, fetch.call != nil, fetch.attempt == 0,

@@ -27,7 +27,7 @@ final class UpstreamFetch {
   /// two kept while the other may still succeed.
   var hedgeTimer: LoopTimer?
   var hedgeCall: ClientCall?
-  var startedMs: Int64 = 0
+  var startedUs: Int64 = 0
   var heldFailure: UpstreamResult?
   var attempt = 0
   private let onAbandoned: (UpstreamFetch) -> Void
