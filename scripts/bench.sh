@@ -189,6 +189,14 @@ EOF
   echo "chart: $out/fanout.svg"
 }
 
+# "sent refused": the service's hedge counters.
+hedge_counts() {
+  curl -s "localhost:$service_port/metrics" | awk '
+    /^event_service_upstream_hedges_total / {s = $2}
+    /^event_service_upstream_hedges_refused_total / {r = $2}
+    END {print s + 0, r + 0}'
+}
+
 tail_section() {
   local tail_mock_port=$((PORT + 4)) requests=${TAIL_REQUESTS:-10}
   taskset -c 1 "$BIN/event-mock" --port "$tail_mock_port" --error-rate 0 --slow-rate 0.01 \
@@ -200,8 +208,8 @@ tail_section() {
   echo
   echo "### tail: GET /getEventsByUserId, 1 % of event lookups take 5 s ($requests requests each)"
   echo
-  echo "| events | hedging | median ms | max ms | answers over 2 s | hedges sent | extra requests |"
-  echo "|---:|---|---:|---:|---:|---:|---:|"
+  echo "| events | hedging | median ms | max ms | answers over 2 s | hedges sent | extra requests | hedges refused |"
+  echo "|---:|---|---:|---:|---:|---:|---:|---:|"
   # Hedging off, on at the default budget (5 %), and on with a budget of 10 %.
   local budget hedge label
   for budget in 0 5 10; do
@@ -218,26 +226,27 @@ tail_section() {
       curl -s -o /dev/null "localhost:$service_port/getEventsByUserId/$warm"
     done
     for n in 100 1000; do
-      local before after times=()
-      # Hedges sent: a cancelled loser never reports an outcome, so the
-      # outcome counters alone would hide the extra requests.
-      before=$(curl -s "localhost:$service_port/metrics" | awk '/^event_service_upstream_hedges_total / {print $2}')
+      local times=() each=() before after
+      # Hedges sent and refused per request, from /metrics: a cancelled loser
+      # never reports an outcome, so the outcome counters would hide them.
+      before=$(hedge_counts)
       for _ in $(seq "$requests"); do
         times+=("$(curl -s -o /dev/null -w '%{time_total}' "localhost:$service_port/getEventsByUserId/u$n")")
+        after=$(hedge_counts)
+        each+=("$(echo "${times[-1]} $before $after" | awk '{printf "{\"ms\":%.0f,\"hedges\":%d,\"refused\":%d}", $1 * 1000, $4 - $2, $5 - $3}')")
+        before=$after
       done
-      after=$(curl -s "localhost:$service_port/metrics" | awk '/^event_service_upstream_hedges_total / {print $2}')
-      local sorted median max sent extra over
+      local sorted median max sent refused extra over
       sorted=$(printf '%s\n' "${times[@]}" | sort -n)
       median=$(echo "$sorted" | sed -n "$(((requests + 1) / 2))p" | awk '{printf "%.0f", $1 * 1000}')
       max=$(echo "$sorted" | tail -1 | awk '{printf "%.0f", $1 * 1000}')
-      sent=$((after - before))
       over=$(echo "$sorted" | awk '$1 > 2 {n++} END {print n + 0}')
+      sent=$(printf '%s\n' "${each[@]}" | sed 's/.*"hedges":\([0-9]*\).*/\1/' | awk '{n += $1} END {print n + 0}')
+      refused=$(printf '%s\n' "${each[@]}" | sed 's/.*"refused":\([0-9]*\).*/\1/' | awk '{n += $1} END {print n + 0}')
       extra=$(awk -v s="$sent" -v e=$((n * requests)) 'BEGIN {printf "%.1f", s * 100 / e}')
-      printf '| %s | %s | %s | %s | %s of %s | %s | %s %% |\n' \
-        "$n" "$label" "$median" "$max" "$over" "$requests" "$sent" "$extra"
-      local each
-      each=$(printf '%s\n' "${times[@]}" | awk '{printf "%s%.0f", (NR > 1 ? "," : ""), $1 * 1000}')
-      rows+=("{\"section\":\"tail\",\"events\":$n,\"hedging\":$hedge,\"budget_percent\":$budget,\"over_2s\":$over,\"median_ms\":$median,\"max_ms\":$max,\"hedges\":$sent,\"extra_percent\":$extra,\"each_ms\":[$each]}")
+      printf '| %s | %s | %s | %s | %s of %s | %s | %s %% | %s |\n' \
+        "$n" "$label" "$median" "$max" "$over" "$requests" "$sent" "$extra" "$refused"
+      rows+=("{\"section\":\"tail\",\"events\":$n,\"hedging\":$hedge,\"budget_percent\":$budget,\"over_2s\":$over,\"median_ms\":$median,\"max_ms\":$max,\"hedges\":$sent,\"refused\":$refused,\"extra_percent\":$extra,\"each\":[$(IFS=,; echo "${each[*]}")]}")
     done
     stop_service
   done

@@ -101,7 +101,7 @@ extension ExecutableTests {
   /// The release binary allocates through mimalloc (libevent's allocations
   /// too): linked, mapped, and reported at debug level.
   @Test func theReleaseBinaryRunsOnMimalloc() throws {
-    var service = try RunningService(environment: [
+    let service = try RunningService(environment: [
       "PORT": "0", "LOG_LEVEL": "debug", "MOCK": #"{"PORT": 0}"#,
     ])
     defer { if service.process.isRunning { service.process.terminate() } }

@@ -5,10 +5,11 @@ import Testing
 /// Hedged event fetches against the embedded mock with a latency tail.
 @Suite("Hedged event fetches")
 struct HedgingTests {
-  /// A 60-event user ("many") behind a mock with a latency tail; hedges
-  /// limited by nothing but the delay.
+  /// A 60-event user ("many") behind a mock with a latency tail; by
+  /// default, hedges limited by nothing but the delay.
   static func stack(
-    eventDelayMs: Int64, slowRate: Double, slowDelayMs: Int64, hedging: Bool, afterMs: Int64
+    eventDelayMs: Int64, slowRate: Double, slowDelayMs: Int64, hedging: Bool, afterMs: Int64,
+    budgetPercent: Int = 100
   ) throws -> ServiceStack {
     try ServiceStack.withMock {
       $0.mock.eventDelayMs = eventDelayMs
@@ -19,8 +20,15 @@ struct HedgingTests {
       $0.upstreamTimeoutMs = 3_000
       $0.hedging.enabled = hedging
       $0.hedging.afterMs = afterMs
-      $0.hedging.budgetPercent = 100
+      $0.hedging.budgetPercent = budgetPercent
     }
+  }
+
+  /// An unlabelled counter's value from /metrics (0 if absent).
+  static func counter(_ name: String, of stack: ServiceStack) throws -> Int {
+    let line = try stack.get("/metrics").text.split(separator: "\n")
+      .first { $0.hasPrefix("event_service_\(name) ") }
+    return line.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
   }
 
   static func stack(hedging: Bool) throws -> ServiceStack {
@@ -62,11 +70,7 @@ struct HedgingTests {
     let stack = try Self.stack(
       eventDelayMs: 10, slowRate: 0.05, slowDelayMs: 800, hedging: true, afterMs: 0)
     defer { stack.stop() }
-    func hedges() throws -> Int {
-      let line = try stack.get("/metrics").text.split(separator: "\n")
-        .first { $0.hasPrefix("event_service_upstream_hedges_total ") }
-      return line.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
-    }
+    func hedges() throws -> Int { try Self.counter("upstream_hedges_total", of: stack) }
     // 60 and then 120 fetches timed: the second fan-out started with 60.
     for _ in 0..<2 { #expect(try stack.get("/getEventsByUserId/many").status == 200) }
     #expect(try hedges() == 0)
@@ -80,6 +84,21 @@ struct HedgingTests {
       #expect(elapsed < .milliseconds(500), "\(elapsed)")
     }
     #expect(try hedges() > 0)
+  }
+
+  /// A spent budget (here: none at all) sends no hedge; every late fetch it
+  /// refused is counted.
+  @Test func aSpentBudgetRefusesHedgesAndCountsThem() throws {
+    let stack = try Self.stack(
+      eventDelayMs: 20, slowRate: 0.1, slowDelayMs: 400, hedging: true, afterMs: 100,
+      budgetPercent: 0)
+    defer { stack.stop() }
+    let started = ContinuousClock.now
+    #expect(try stack.get("/getEventsByUserId/many").status == 200)
+    #expect(ContinuousClock.now - started >= .milliseconds(350))
+    #expect(stack.upstreamRequests["getEventById"] == 60)
+    #expect(try Self.counter("upstream_hedges_total", of: stack) == 0)
+    #expect(try Self.counter("upstream_hedges_refused_total", of: stack) > 0)
   }
 
   /// Off (the default), nothing is hedged.

@@ -26,6 +26,7 @@ public final class ServiceMetrics {
   private let retriesAllowed: Counter
   private let retriesRefused: Counter
   private let hedges: Counter
+  private let hedgesRefused: Counter
   private var droppedLogLinesReported = 0
 
   private static let latencyBuckets: [Duration] = [
@@ -65,6 +66,11 @@ public final class ServiceMetrics {
     hedges = registry.makeCounter(
       descriptor: Self.name(
         "upstream_hedges", "total", "hedge requests sent for late event fetches"),
+      labels: [])
+    hedgesRefused = registry.makeCounter(
+      descriptor: Self.name(
+        "upstream_hedges_refused", "total",
+        "late event fetches not hedged because the hedge budget was spent"),
       labels: [])
     droppedLogLines = registry.makeCounter(
       descriptor: Self.name(
@@ -132,7 +138,7 @@ public final class ServiceMetrics {
 
   public func recordShortCircuit() { shortCircuited.increment() }
 
-  public func recordHedge() { hedges.increment() }
+  public func recordHedge(sent: Bool) { (sent ? hedges : hedgesRefused).increment() }
 
   public func recordRetry(allowed: Bool) {
     (allowed ? retriesAllowed : retriesRefused).increment()

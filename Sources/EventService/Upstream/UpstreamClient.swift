@@ -23,9 +23,7 @@ public final class UpstreamClient {
   /// fetches in the p95's millisecond, all of which the hedge timer, set at
   /// its start, would call late.
   private var eventLatency = LatencyTracker()
-  /// The same arithmetic as the retry budget: hedges as a share of event
-  /// fetches started over a sliding window, with no reserve.
-  private var hedgeBudget: RetryBudget
+  private var hedgeBudget: HedgeBudget
 
   public init(
     loop: EventLoop, address: UpstreamAddress, maxConnections: Int, timeoutMs: Int64,
@@ -40,9 +38,8 @@ public final class UpstreamClient {
     self.retry = retry
     self.budget = RetryBudget(settings: budget)
     self.hedging = hedging
-    hedgeBudget = RetryBudget(
-      settings: .init(
-        percent: hedging.budgetPercent, minPerSecond: 0, windowMs: HedgeSettings.budgetWindowMs))
+    hedgeBudget = HedgeBudget(
+      percent: hedging.budgetPercent, windowMs: HedgeSettings.budgetWindowMs)
     self.coalesce = coalesce
     self.metrics = metrics
     self.random = random
@@ -179,18 +176,18 @@ public final class UpstreamClient {
   private func armHedge(_ fetch: UpstreamFetch) {
     let now = loop.nowMs
     fetch.startedUs = loop.nowUs
-    hedgeBudget.recordFirstAttempt(now: now)
+    hedgeBudget.recordFetch(now: now)
     let delay =
       hedging.afterMs > 0
       ? hedging.afterMs
       : eventLatency.p95.map { max(HedgeSettings.minimumAfterMs, ($0 + 999) / 1_000) }
     guard let delay else { return }
     fetch.hedgeTimer = loop.schedule(afterMs: delay) { [weak self, fetch] in
-      guard let self, fetch.call != nil, fetch.attempt == 0,
-        self.hedgeBudget.allowRetry(now: self.loop.nowMs)
-      else { return }
+      guard let self, fetch.call != nil, fetch.attempt == 0 else { return }
       fetch.hedgeTimer = nil
-      self.metrics.recordHedge()
+      let allowed = self.hedgeBudget.allowHedge(now: self.loop.nowMs)
+      self.metrics.recordHedge(sent: allowed)
+      guard allowed else { return }
       fetch.hedgeCall = self.send(fetch, route: .getEventById) { [weak self] fetch, classified in
         fetch.hedgeCall = nil
         self?.attemptEnded(fetch, route: .getEventById, classified, hedge: true)
