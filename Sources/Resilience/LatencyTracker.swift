@@ -12,6 +12,8 @@ public struct LatencyTracker: Sendable {
   /// Samples needed before `p95` answers.
   public let minimumSamples: Int
   private var samples: [Int64] = []
+  /// A copy of `samples` to select from, kept to avoid an allocation each time.
+  private var scratch: [Int64] = []
   private var next = 0
   private var recorded = 0
   private var cached: Int64?
@@ -37,9 +39,11 @@ public struct LatencyTracker: Sendable {
   /// Nil until `minimumSamples` latencies have been recorded.
   public var p95: Int64? { recorded >= minimumSamples ? cached : nil }
 
+  /// The value at index `count × 95 / 100` of the sorted samples.
   private mutating func recompute() {
-    let sorted = samples.sorted()
-    cached = sorted[min(sorted.count - 1, sorted.count * 95 / 100)]
+    scratch.removeAll(keepingCapacity: true)
+    scratch.append(contentsOf: samples)
+    cached = OrderStatistic.select(min(scratch.count - 1, scratch.count * 95 / 100), in: &scratch)
     sinceRecompute = 0
   }
 }
