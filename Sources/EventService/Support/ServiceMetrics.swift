@@ -46,36 +46,21 @@ public final class ServiceMetrics {
             labels: [("state", $0.rawValue)])
         )
       })
-    shortCircuited = registry.makeCounter(
-      descriptor: Self.name(
-        "breaker_short_circuited", "total",
-        "requests answered 503 circuit_open without an upstream call"),
-      labels: [])
-    lateOutcomes = registry.makeCounter(
-      descriptor: Self.name(
-        "breaker_late_outcomes", "total", "outcomes that arrived after the breaker had moved on"),
-      labels: [])
-    (retriesAllowed, retriesRefused) = (
-      registry.makeCounter(
-        descriptor: Self.name("upstream_retries", "total", "GET retries asked of the retry budget"),
-        labels: [("decision", "allowed")]),
-      registry.makeCounter(
-        descriptor: Self.name("upstream_retries", "total", "GET retries asked of the retry budget"),
-        labels: [("decision", "refused")])
-    )
-    hedges = registry.makeCounter(
-      descriptor: Self.name(
-        "upstream_hedges", "total", "hedge requests sent for late event fetches"),
-      labels: [])
-    hedgesRefused = registry.makeCounter(
-      descriptor: Self.name(
-        "upstream_hedges_refused", "total",
-        "late event fetches not hedged because the hedge budget was spent"),
-      labels: [])
-    droppedLogLines = registry.makeCounter(
-      descriptor: Self.name(
-        "log_lines_dropped", "total", "log lines dropped because stdout was not being read"),
-      labels: [])
+    func total(_ metric: String, _ help: String, _ labels: [(String, String)] = []) -> Counter {
+      registry.makeCounter(descriptor: Self.name(metric, "total", help), labels: labels)
+    }
+    shortCircuited = total(
+      "breaker_short_circuited", "requests answered 503 circuit_open without an upstream call")
+    lateOutcomes = total(
+      "breaker_late_outcomes", "outcomes that arrived after the breaker had moved on")
+    let retryHelp = "GET retries asked of the retry budget"
+    retriesAllowed = total("upstream_retries", retryHelp, [("decision", "allowed")])
+    retriesRefused = total("upstream_retries", retryHelp, [("decision", "refused")])
+    hedges = total("upstream_hedges", "hedge requests sent for late event fetches")
+    hedgesRefused = total(
+      "upstream_hedges_refused", "late event fetches not hedged because the hedge budget was spent")
+    droppedLogLines = total(
+      "log_lines_dropped", "log lines dropped because stdout was not being read")
     setBreakerState(.closed)
   }
 
