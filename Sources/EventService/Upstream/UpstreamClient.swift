@@ -174,9 +174,8 @@ public final class UpstreamClient {
   /// fixed HEDGE_AFTER_MS, or the running p95 (not before 100 fetches have
   /// been timed), and only while the hedge budget allows.
   private func armHedge(_ fetch: UpstreamFetch) {
-    let now = loop.nowMs
     fetch.startedUs = loop.nowUs
-    hedgeBudget.recordFetch(now: now)
+    hedgeBudget.recordFetch(now: fetch.startedUs / 1_000)
     let delay =
       hedging.afterMs > 0
       ? hedging.afterMs
