@@ -28,9 +28,14 @@ let package = Package(
       name: "CMimalloc",
       providers: [.apt(["libmimalloc-dev"])]
     ),
+    // C shims that need libevent's struct layouts, kept out of CLibevent's
+    // module (there they would turn every handle into a typed pointer).
+    .target(name: "CLibeventShims", dependencies: ["CLibevent"]),
     .target(
       name: "Libevent",
-      dependencies: ["CLibevent", .product(name: "DequeModule", package: "swift-collections")]
+      dependencies: [
+        "CLibevent", "CLibeventShims", .product(name: "DequeModule", package: "swift-collections"),
+      ]
     ),
     .target(name: "Resilience"),
     .target(name: "MiniJSON"),

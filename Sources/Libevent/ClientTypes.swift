@@ -17,8 +17,11 @@ public enum ClientFailure: Error, Sendable, Equatable {
   case timeout
   /// The connection closed (or reset) before a complete answer arrived.
   case closed
-  /// The answer was not HTTP as libevent understands it.
+  /// The answer was not HTTP as libevent understands it, or not a final one.
   case invalidResponse
+  /// The answer's body passed the client's body limit; the connection was
+  /// closed without reading the rest.
+  case tooLarge
 }
 
 public struct ClientRequest: Sendable {

@@ -1,4 +1,5 @@
 import CLibevent
+import CLibeventShims
 import DequeModule
 import Glibc
 
@@ -150,6 +151,9 @@ public final class HTTPClient {
         let call = Unmanaged<ClientCall>.fromOpaque(arg!).takeRetainedValue()
         call.client?.responded(call, raw: raw)
       }, arg)!
+    evhttp_request_set_header_cb(raw) { raw, arg in
+      CLibeventShims_skip_interim_response(raw, arg)
+    }
     evhttp_request_set_error_cb(raw) { error, arg in
       Unmanaged<ClientCall>.fromOpaque(arg!).takeUnretainedValue().reportedError = error
     }
@@ -194,6 +198,10 @@ public final class HTTPClient {
       if status == 0 {
         // No error callback: the connection could not be made.
         outcome = .failure(.connect)
+      } else if !(200...599).contains(status) {
+        // Not a final answer (a `101` nobody asked for): whatever follows
+        // on this connection belongs to no request, so it is closed.
+        outcome = .failure(.invalidResponse)
       } else {
         call.response = ClientResponse(status: status, body: Self.body(of: raw))
         outcome = .response
@@ -207,7 +215,8 @@ public final class HTTPClient {
   private static func failure(for error: evhttp_request_error?) -> ClientFailure {
     switch error {
     case EVREQ_HTTP_TIMEOUT: .timeout
-    case EVREQ_HTTP_INVALID_HEADER, EVREQ_HTTP_DATA_TOO_LONG: .invalidResponse
+    case EVREQ_HTTP_DATA_TOO_LONG: .tooLarge
+    case EVREQ_HTTP_INVALID_HEADER: .invalidResponse
     default: .closed
     }
   }

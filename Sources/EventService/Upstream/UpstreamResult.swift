@@ -89,6 +89,7 @@ public enum UpstreamResult: Sendable {
     case .failure(.malformedBody): .malformedBody
     case .failure(.transport(.timeout)): .timeout
     case .failure(.transport(.connect)): .connectError
+    case .failure(.transport(.tooLarge)): .tooLarge
     case .failure(.transport): .connectionError
     }
   }
@@ -101,6 +102,7 @@ public enum UpstreamOutcome: String, Sendable {
   case malformedBody = "malformed_body"
   case connectError = "connect_error"
   case connectionError = "connection_error"
+  case tooLarge = "too_large"
 }
 
 public enum UpstreamFailure: Error, Sendable, Equatable, CustomStringConvertible {
@@ -117,6 +119,7 @@ public enum UpstreamFailure: Error, Sendable, Equatable, CustomStringConvertible
     case .transport(.connect): "upstream refused the connection"
     case .transport(.closed): "upstream closed the connection"
     case .transport(.invalidResponse): "upstream sent an invalid response"
+    case .transport(.tooLarge): "upstream answer over MAX_UPSTREAM_BODY_BYTES"
     }
   }
 }
