@@ -22,6 +22,9 @@ public enum ClientFailure: Error, Sendable, Equatable {
   /// The answer's body passed the client's body limit; the connection was
   /// closed without reading the rest.
   case tooLarge
+  /// No connection could be opened for a reason of this process's own (out
+  /// of file descriptors or memory): the upstream was never reached.
+  case local
 }
 
 public struct ClientRequest: Sendable {

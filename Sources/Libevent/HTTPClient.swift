@@ -26,6 +26,7 @@ public final class HTTPClient {
   /// on every call.
   private let hostHeader: ContiguousArray<CChar>
   private let timeoutMs: Int64
+  private let maxBodyBytes: Int
   private var dns: OpaquePointer?
   private var pool: ConnectionPool
   private var calls = IDTable<ClientCall>()
@@ -39,12 +40,18 @@ public final class HTTPClient {
   private lazy var reaper = LoopTimer(loop: loop) { [weak self] in self?.retired.removeAll() }
   private var isShuttingDown = false
 
-  public init(loop: EventLoop, host: String, port: Int, maxConnections: Int, timeoutMs: Int64) {
+  /// `maxBodyBytes`: an answer whose body passes it fails as `tooLarge`, and
+  /// its connection is closed as soon as the limit is passed.
+  public init(
+    loop: EventLoop, host: String, port: Int, maxConnections: Int, timeoutMs: Int64,
+    maxBodyBytes: Int = 64 << 20
+  ) {
     self.loop = loop
     self.host = host
     self.port = port
     self.hostHeader = (port == 80 ? host : "\(host):\(port)").utf8CString
     self.timeoutMs = max(1, timeoutMs)
+    self.maxBodyBytes = maxBodyBytes
     pool = ConnectionPool(maxConnections: maxConnections)
     if !Self.isNumericAddress(host) {
       // With a nil dns_base libevent would resolve with a blocking getaddrinfo.
@@ -104,6 +111,7 @@ public final class HTTPClient {
     case .connect(let id):
       connections[id.raw] = PooledConnection(
         id: id, loop: loop, dns: dns, host: host, port: port, timeoutMs: timeoutMs,
+        maxBodyBytes: maxBodyBytes,
         onDeadline: { [weak self] id in self?.report { $0.deadlinePassed(id) } },
         onPeerClose: { [weak self] id in self?.report { $0.closedByPeer(id) } })
       apply(pool.connected(id))
@@ -182,7 +190,7 @@ public final class HTTPClient {
       call.raw = nil
       evhttp_request_free(raw)
       Unmanaged.passUnretained(call).release()
-      report { $0.responded(connectionID, .failure(.connect)) }
+      report { $0.responded(connectionID, .failure(Self.unlessLocal(.connect))) }
     }
   }
 
@@ -197,7 +205,7 @@ public final class HTTPClient {
       let status = Int(evhttp_request_get_response_code(raw))
       if status == 0 {
         // No error callback: the connection could not be made.
-        outcome = .failure(.connect)
+        outcome = .failure(Self.unlessLocal(.connect))
       } else if !(200...599).contains(status) {
         // Not a final answer (a `101` nobody asked for): whatever follows
         // on this connection belongs to no request, so it is closed.
@@ -207,7 +215,7 @@ public final class HTTPClient {
         outcome = .response
       }
     } else {
-      outcome = .failure(Self.failure(for: call.reportedError))
+      outcome = .failure(Self.unlessLocal(Self.failure(for: call.reportedError)))
     }
     report { $0.responded(id, outcome) }
   }
@@ -218,6 +226,14 @@ public final class HTTPClient {
     case EVREQ_HTTP_DATA_TOO_LONG: .tooLarge
     case EVREQ_HTTP_INVALID_HEADER: .invalidResponse
     default: .closed
+    }
+  }
+
+  /// A connection that failed or closed may have failed here, not there.
+  private static func unlessLocal(_ failure: ClientFailure) -> ClientFailure {
+    switch failure {
+    case .connect, .closed: ProcessLimits.canOpenSocket() ? failure : .local
+    default: failure
     }
   }
 

@@ -15,7 +15,8 @@ final class PooledConnection {
 
   init(
     id: ConnectionPool.ConnectionID, loop: EventLoop, dns: OpaquePointer?, host: String, port: Int,
-    timeoutMs: Int64, onDeadline: @escaping (ConnectionPool.ConnectionID) -> Void,
+    timeoutMs: Int64, maxBodyBytes: Int,
+    onDeadline: @escaping (ConnectionPool.ConnectionID) -> Void,
     onPeerClose: @escaping (ConnectionPool.ConnectionID) -> Void
   ) {
     self.id = id
@@ -24,7 +25,7 @@ final class PooledConnection {
     var tv = timeval(tv_sec: Int(timeoutMs / 1000), tv_usec: Int((timeoutMs % 1000) * 1000))
     evhttp_connection_set_timeout_tv(evcon, &tv)
     evhttp_connection_set_retries(evcon, 0)
-    evhttp_connection_set_max_body_size(evcon, 64 << 20)
+    evhttp_connection_set_max_body_size(evcon, maxBodyBytes)
     evhttp_connection_set_max_headers_size(evcon, 64 << 10)
     // Unretained: the closecb is cleared before the connection is freed,
     // and the connection is freed no later than this object.

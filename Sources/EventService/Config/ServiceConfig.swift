@@ -19,6 +19,8 @@ public struct ServiceConfig: Sendable {
   public var idempotencyMaxKeys = 100_000
   public var coalesceGets = true
   public var maxBodyBytes = 65_536
+  public var maxUpstreamBodyBytes = 8_388_608
+  public var maxEventsPerUser = 10_000
   public var shutdownGraceMs: Int64 = 10_000
   public var logLevel: Logger.Level = .info
   public var logFormat = LogFormat.logfmt
@@ -57,6 +59,10 @@ public struct ServiceConfig: Sendable {
     c.retry.baseMs = try source.milliseconds("RETRY_BASE_MS", default: c.retry.baseMs)
     c.retry.maxMs = try source.milliseconds("RETRY_MAX_MS", default: c.retry.maxMs)
     c.maxBodyBytes = try source.int("MAX_BODY_BYTES", default: c.maxBodyBytes, in: 2...(64 << 20))
+    c.maxUpstreamBodyBytes = try source.int(
+      "MAX_UPSTREAM_BODY_BYTES", default: c.maxUpstreamBodyBytes, in: 1_024...(1 << 30))
+    c.maxEventsPerUser = try source.int(
+      "MAX_EVENTS_PER_USER", default: c.maxEventsPerUser, in: 1...10_000_000)
     c.retryBudget.percent = try source.int(
       "RETRY_BUDGET_PERCENT", default: c.retryBudget.percent, in: 0...1_000)
     c.retryBudget.minPerSecond = try source.int(

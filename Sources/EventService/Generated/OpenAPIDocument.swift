@@ -46,12 +46,14 @@ paths:
                 type: array
                 items: { $ref: "#/components/schemas/User" }
         "502": { $ref: "#/components/responses/UpstreamUnavailable" }
+        "503": { $ref: "#/components/responses/Overloaded" }
     head:
       operationId: headUsers
       summary: The headers of GET /getUsers, without its body.
       responses:
         "200": { $ref: "#/components/responses/HeadOnly" }
         "502": { $ref: "#/components/responses/HeadOnly" }
+        "503": { $ref: "#/components/responses/HeadOnly" }
   /getEvents:
     parameters: *common
     get:
@@ -68,12 +70,14 @@ paths:
                 type: array
                 items: { $ref: "#/components/schemas/Event" }
         "502": { $ref: "#/components/responses/UpstreamUnavailable" }
+        "503": { $ref: "#/components/responses/Overloaded" }
     head:
       operationId: headEvents
       summary: The headers of GET /getEvents, without its body.
       responses:
         "200": { $ref: "#/components/responses/HeadOnly" }
         "502": { $ref: "#/components/responses/HeadOnly" }
+        "503": { $ref: "#/components/responses/HeadOnly" }
   /getEventsByUserId/{id}:
     parameters:
       - name: id
@@ -113,6 +117,7 @@ paths:
         "400": { $ref: "#/components/responses/InvalidUserID" }
         "404": { $ref: "#/components/responses/UserNotFound" }
         "502": { $ref: "#/components/responses/UpstreamUnavailable" }
+        "503": { $ref: "#/components/responses/Overloaded" }
     head:
       operationId: headEventsByUserId
       summary: The headers of GET /getEventsByUserId/{id}, without its body.
@@ -121,6 +126,7 @@ paths:
         "400": { $ref: "#/components/responses/HeadOnly" }
         "404": { $ref: "#/components/responses/HeadOnly" }
         "502": { $ref: "#/components/responses/HeadOnly" }
+        "503": { $ref: "#/components/responses/HeadOnly" }
   /addEvent:
     parameters: *common
     post:
@@ -282,7 +288,11 @@ components:
         application/json:
           schema: { $ref: "#/components/schemas/Error" }
     UpstreamUnavailable:
-      description: Every attempt upstream failed (`upstream_unavailable`).
+      description: |
+        Every attempt upstream failed (`upstream_unavailable`), or an
+        upstream answer, or the reply built from several, is over
+        `MAX_UPSTREAM_BODY_BYTES`, or the user lists more than
+        `MAX_EVENTS_PER_USER` events (`upstream_too_large`).
       headers:
         X-Request-Id: { $ref: "#/components/headers/XRequestID" }
       content:
@@ -348,16 +358,30 @@ components:
       content:
         application/json:
           schema: { $ref: "#/components/schemas/Error" }
+    Overloaded:
+      description: |
+        `overloaded`: the service has no capacity for the request now (no
+        file descriptor or memory for an upstream connection); nothing
+        reached the upstream. `Retry-After` says when to try again.
+      headers:
+        X-Request-Id: { $ref: "#/components/headers/XRequestID" }
+        Retry-After:
+          description: Seconds to wait before trying again.
+          schema: { type: integer, minimum: 1 }
+      content:
+        application/json:
+          schema: { $ref: "#/components/schemas/Error" }
     WriteUnavailable:
       description: |
         `upstream_unavailable`: the upstream failed (5xx, `"success": false`,
         timeout, connection error), and the breaker counted it. Or
         `circuit_open`: the breaker is not calling the upstream now; then
-        `retryAfterMs` and `Retry-After` say when to try again.
+        `retryAfterMs` and `Retry-After` say when to try again. Or
+        `overloaded`: no capacity here, nothing was sent (`Retry-After`).
       headers:
         X-Request-Id: { $ref: "#/components/headers/XRequestID" }
         Retry-After:
-          description: Only with `circuit_open`. Seconds until the breaker lets a request through, rounded up.
+          description: With `circuit_open`, seconds until the breaker lets a request through, rounded up; with `overloaded`, 1.
           schema: { type: integer, minimum: 1 }
       content:
         application/json:
@@ -451,6 +475,8 @@ components:
             - unsupported_media_type
             - upstream_rejected
             - upstream_unavailable
+            - upstream_too_large
+            - overloaded
             - circuit_open
             - invalid_idempotency_key
             - request_in_progress
@@ -459,7 +485,7 @@ components:
         retryAfterMs:
           type: integer
           minimum: 0
-          description: With `circuit_open` only.
+          description: With `circuit_open` (and `overloaded`, 1000).
         upstreamMessage:
           type: string
           description: With `upstream_rejected`, the upstream's own error text, when it gave one.

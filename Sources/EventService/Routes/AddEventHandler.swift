@@ -70,10 +70,18 @@ enum AddEventHandler {
         outcome = .failed
       case .answer(let response):
         context.breaker.record(.neutral, permit: permit)
-        let error = ServiceError.upstreamRejected(
-          status: response.status, upstreamMessage: upstreamMessage(response.body))
-        exchange.fail(error)
-        outcome = .rejected(status: error.status, body: error.body)
+        let message = upstreamMessage(response.body)
+        exchange.fail(.upstreamRejected(status: response.status, upstreamMessage: message))
+        // Kept for a day: at most the first KiB of the upstream's text.
+        let kept = ServiceError.upstreamRejected(
+          status: response.status, upstreamMessage: message.map { prefix($0, bytes: 1_024) })
+        outcome = .rejected(status: kept.status, body: kept.body)
+      case .failure(let failure) where failure.isLocal:
+        // Never sent: nothing happened upstream, so nothing is recorded.
+        context.breaker.record(.neutral, permit: permit)
+        exchange.fail(.overloaded)
+        if let key { context.idempotency?.release(key: key) }
+        return
       case .failure(let failure):
         context.breaker.record(.failure, permit: permit)
         exchange.fail(.upstreamUnavailable(failure.description, status: 503))
@@ -106,6 +114,16 @@ enum AddEventHandler {
   static func reportsFailure(_ body: [UInt8]) -> Bool {
     guard let value = try? JSONValue.parse(body) else { return false }
     return value["success"] == .bool(false)
+  }
+
+  /// At most `bytes` bytes of `text`, cut at a character boundary.
+  static func prefix(_ text: String, bytes: Int) -> String {
+    let utf8 = Array(text.utf8)
+    guard utf8.count > bytes else { return text }
+    var end = bytes
+    // Back to the first byte of the character that would be cut.
+    while end > 0 && utf8[end] & 0xC0 == 0x80 { end -= 1 }
+    return String(decoding: utf8[..<end], as: UTF8.self)
   }
 
   /// The upstream's own error text, when it gave one, for the client's benefit.

@@ -16,6 +16,9 @@ final class EventsByUserHandler {
   private var bodies: [[UInt8]?] = []
   private var pending: [UpstreamHandle?] = []
   private var pendingCount = 0
+  /// Bytes of the distinct events received: the reply holds each at least
+  /// once, so past the limit it can only be too large.
+  private var receivedBytes = 0
   /// True while fetches are being started: a failure reported synchronously
   /// must not look like "all done".
   private var launching = false
@@ -43,13 +46,20 @@ final class EventsByUserHandler {
           exchange.fail(.upstreamUnavailable("upstream sent a user without an events list"))
           return
         }
+        guard ids.count <= context.config.maxEventsPerUser else {
+          exchange.fail(
+            .upstreamTooLarge(
+              "the user lists \(ids.count) events; MAX_EVENTS_PER_USER is \(context.config.maxEventsPerUser)"
+            ))
+          return
+        }
         fetchAll(ids)
       case .answer(let response) where response.status == 404:
         exchange.fail(.userNotFound(userID))
       case .answer(let response):
         exchange.fail(.upstreamUnavailable("upstream answered \(response.status) for the user"))
       case .failure(let failure):
-        exchange.fail(.upstreamUnavailable("\(failure) (after retries)"))
+        exchange.fail(.readFailed(failure, "for the user"))
       }
     }
   }
@@ -66,10 +76,16 @@ final class EventsByUserHandler {
         pending[slot] = nil
         pendingCount -= 1
         switch result {
-        case .success(let response): bodies[slot] = response.body
+        case .success(let response):
+          bodies[slot] = response.body
+          receivedBytes += response.body.count
+          if receivedBytes > context.config.maxUpstreamBodyBytes {
+            fail(.upstreamTooLarge(Self.tooLarge(context.config.maxUpstreamBodyBytes)))
+            return
+          }
         case .answer: break  // an id the upstream does not know is left out
         case .failure(let failure):
-          fail("\(failure) fetching event \(id) (after retries)")
+          fail(.readFailed(failure, "fetching event \(id)"))
           return
         }
         if pendingCount == 0 && !launching { finish() }
@@ -99,19 +115,33 @@ final class EventsByUserHandler {
     return (unique, order)
   }
 
-  private func fail(_ message: String) {
+  private func fail(_ error: ServiceError) {
     let others = pending.compactMap { $0 }
     // Emptied slot by slot, not removed: a fetch that failed synchronously
     // still has its slot written by the loop that started it.
     for slot in pending.indices { pending[slot] = nil }
     pendingCount = 0
     for handle in others { handle.cancel() }
-    exchange.fail(.upstreamUnavailable(message))
+    exchange.fail(error)
+  }
+
+  private static func tooLarge(_ limit: Int) -> String {
+    "the user's events come to more than MAX_UPSTREAM_BODY_BYTES (\(limit))"
   }
 
   /// The events in the user's order; a repeated id appears again.
   private func finish() {
+    // Counted before anything is built: one event repeated ten thousand
+    // times makes a reply far larger than the bodies fetched.
+    var size = 1
+    for slot in order { size += (bodies[slot]?.count ?? -1) + 1 }
+    size = max(2, size)
+    guard size <= context.config.maxUpstreamBodyBytes else {
+      exchange.fail(.upstreamTooLarge(Self.tooLarge(context.config.maxUpstreamBodyBytes)))
+      return
+    }
     var body: [UInt8] = [UInt8(ascii: "[")]
+    body.reserveCapacity(size)
     var first = true
     for slot in order {
       guard let event = bodies[slot] else { continue }

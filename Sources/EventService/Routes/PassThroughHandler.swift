@@ -7,7 +7,7 @@ enum PassThroughHandler {
       case .success(let response): exchange.json(200, response.body)
       case .answer(let response):
         exchange.fail(.upstreamUnavailable("upstream answered \(response.status)"))
-      case .failure(let failure): exchange.fail(.upstreamUnavailable("\(failure) (after retries)"))
+      case .failure(let failure): exchange.fail(.readFailed(failure, "for \(route.rawValue)"))
       }
     }
     _ =

@@ -15,6 +15,8 @@ public struct ServiceError: Error, Sendable {
     case unsupportedMediaType = "unsupported_media_type"
     case upstreamRejected = "upstream_rejected"
     case upstreamUnavailable = "upstream_unavailable"
+    case upstreamTooLarge = "upstream_too_large"
+    case overloaded
     case circuitOpen = "circuit_open"
     case invalidIdempotencyKey = "invalid_idempotency_key"
     case requestInProgress = "request_in_progress"
@@ -106,6 +108,24 @@ extension ServiceError {
   static func upstreamUnavailable(_ message: String, status: Int = 502) -> ServiceError {
     ServiceError(status: status, code: .upstreamUnavailable, message: message)
   }
+
+  /// A read that failed for good: what the client is told depends on why.
+  static func readFailed(_ failure: UpstreamFailure, _ context: String) -> ServiceError {
+    switch failure {
+    case .transport(.tooLarge): upstreamTooLarge("\(failure) \(context)")
+    case .transport(.local): overloaded
+    default: upstreamUnavailable("\(failure) \(context) (after retries)")
+    }
+  }
+
+  static func upstreamTooLarge(_ message: String) -> ServiceError {
+    ServiceError(status: 502, code: .upstreamTooLarge, message: message)
+  }
+
+  /// Shed for lack of local resources; `Retry-After: 1`.
+  static let overloaded = ServiceError(
+    status: 503, code: .overloaded, message: "the service is out of capacity; retry shortly",
+    retryAfterMs: 1_000)
 
   /// `retryAfterMs` as a field, and `Retry-After` (whole seconds, rounded
   /// up) as a header.

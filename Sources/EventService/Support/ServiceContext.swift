@@ -23,7 +23,8 @@ final class ServiceContext {
     self.metrics = metrics
     upstream = UpstreamClient(
       loop: loop, address: upstreamAddress, maxConnections: config.upstreamMaxConnections,
-      timeoutMs: config.upstreamTimeoutMs, retry: config.retry, budget: config.retryBudget,
+      timeoutMs: config.upstreamTimeoutMs, maxBodyBytes: config.maxUpstreamBodyBytes,
+      retry: config.retry, budget: config.retryBudget,
       hedging: config.hedging,
       coalesce: config.coalesceGets,
       metrics: metrics)

@@ -27,14 +27,15 @@ public final class UpstreamClient {
 
   public init(
     loop: EventLoop, address: UpstreamAddress, maxConnections: Int, timeoutMs: Int64,
-    retry: RetryBackoff, budget: RetryBudget.Settings, hedging: HedgeSettings = HedgeSettings(),
+    maxBodyBytes: Int = 8 << 20, retry: RetryBackoff, budget: RetryBudget.Settings,
+    hedging: HedgeSettings = HedgeSettings(),
     coalesce: Bool, metrics: ServiceMetrics,
     random: any RandomNumberGenerator = SystemRandomNumberGenerator()
   ) {
     self.loop = loop
     http = HTTPClient(
       loop: loop, host: address.host, port: address.port, maxConnections: maxConnections,
-      timeoutMs: timeoutMs)
+      timeoutMs: timeoutMs, maxBodyBytes: maxBodyBytes)
     self.retry = retry
     self.budget = RetryBudget(settings: budget)
     self.hedging = hedging
@@ -142,13 +143,15 @@ public final class UpstreamClient {
   private func attemptEnded(
     _ fetch: UpstreamFetch, route: UpstreamRoute, _ classified: UpstreamResult, hedge: Bool
   ) {
-    if case .failure = classified {
+    if case .failure(let failure) = classified {
       if (hedge ? fetch.call : fetch.hedgeCall) != nil {
         fetch.heldFailure = classified
         return
       }
       fetch.stopHedging()
-      if let delay = retry.delayMs(attempt: fetch.attempt, using: &random), spendRetry() {
+      if failure.isRetryable, let delay = retry.delayMs(attempt: fetch.attempt, using: &random),
+        spendRetry()
+      {
         fetch.attempt += 1
         fetch.retryWork = loop.schedule(afterMs: delay) { [weak self, fetch] in
           self?.attempt(fetch, route: route)

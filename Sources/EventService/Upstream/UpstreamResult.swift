@@ -90,6 +90,7 @@ public enum UpstreamResult: Sendable {
     case .failure(.transport(.timeout)): .timeout
     case .failure(.transport(.connect)): .connectError
     case .failure(.transport(.tooLarge)): .tooLarge
+    case .failure(.transport(.local)): .localError
     case .failure(.transport): .connectionError
     }
   }
@@ -103,6 +104,9 @@ public enum UpstreamOutcome: String, Sendable {
   case connectError = "connect_error"
   case connectionError = "connection_error"
   case tooLarge = "too_large"
+  /// Not the upstream's doing (out of file descriptors or memory here):
+  /// never retried, never a breaker failure.
+  case localError = "local_error"
 }
 
 public enum UpstreamFailure: Error, Sendable, Equatable, CustomStringConvertible {
@@ -110,6 +114,18 @@ public enum UpstreamFailure: Error, Sendable, Equatable, CustomStringConvertible
   /// A 2xx whose body is not the JSON the route returns.
   case malformedBody(status: Int, problem: String)
   case transport(ClientFailure)
+
+  /// Whether another attempt could end otherwise: an answer over the body
+  /// limit would be as big again, and local trouble is not the upstream's.
+  var isRetryable: Bool {
+    switch self {
+    case .transport(.tooLarge), .transport(.local): false
+    default: true
+    }
+  }
+
+  /// Not the upstream's doing: neither breaker counts it.
+  var isLocal: Bool { self == .transport(.local) }
 
   public var description: String {
     switch self {
@@ -120,6 +136,7 @@ public enum UpstreamFailure: Error, Sendable, Equatable, CustomStringConvertible
     case .transport(.closed): "upstream closed the connection"
     case .transport(.invalidResponse): "upstream sent an invalid response"
     case .transport(.tooLarge): "upstream answer over MAX_UPSTREAM_BODY_BYTES"
+    case .transport(.local): "no upstream connection could be opened (local_error)"
     }
   }
 }

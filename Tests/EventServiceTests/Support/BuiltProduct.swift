@@ -46,9 +46,14 @@ struct RunningService {
   let stdout: Pipe
   private(set) var log = ""
 
-  init(environment: [String: String]) throws {
+  /// `wrapper`: a command that runs the binary (`prlimit --nofile=…`).
+  init(environment: [String: String], wrapper: [String] = []) throws {
     guard let process = BuiltProduct.process("event-service") else {
       throw TestFailure("event-service not built")
+    }
+    if let launcher = wrapper.first, let binary = process.executableURL {
+      process.executableURL = URL(fileURLWithPath: launcher)
+      process.arguments = Array(wrapper.dropFirst()) + [binary.path] + (process.arguments ?? [])
     }
     process.environment = BuiltProduct.environment(environment)
     stdout = Pipe()
@@ -80,6 +85,18 @@ struct RunningService {
       let match = line.firstMatch(of: #/address"?[=:]"?[0-9.]+:([0-9]+)/#)
     else { return nil }
     return Int(match.1)
+  }
+
+  /// Resident memory now (`VmRSS`) and at its peak (`VmHWM`), in bytes.
+  var residentBytes: Int { Self.status("VmRSS", of: process.processIdentifier) }
+  var peakResidentBytes: Int { Self.status("VmHWM", of: process.processIdentifier) }
+
+  private static func status(_ field: String, of pid: Int32) -> Int {
+    let text = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+    guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") }),
+      let kB = Int(line.split(separator: " ").dropFirst().first ?? "")
+    else { return -1 }
+    return kB * 1_024
   }
 
   /// Waits for exit (at most `limit` seconds) and returns the rest of stdout.

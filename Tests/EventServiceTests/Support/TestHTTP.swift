@@ -30,6 +30,13 @@ struct TestRequest {
     TestRequest(method: "GET", path: path, headers: headers)
   }
 
+  /// The same request with one more header.
+  func with(header: (String, String)) -> TestRequest {
+    var request = self
+    request.headers.append(header)
+    return request
+  }
+
   static func postJSON(_ path: String, _ body: String, contentType: String? = "application/json")
     -> TestRequest
   {
@@ -131,5 +138,39 @@ enum TestHTTP {
     let start = DispatchTime.now().uptimeNanoseconds
     try body()
     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+  }
+}
+
+/// One keep-alive connection: requests go out one at a time, each answer
+/// read by its `Content-Length`.
+struct KeepAliveConnection {
+  let fd: Int32
+  private var buffered: [UInt8] = []
+
+  init(port: Int) throws { fd = try TestHTTP.connectSocket(port: port) }
+
+  func close() { Glibc.close(fd) }
+
+  mutating func send(_ request: TestRequest) throws -> TestResponse {
+    var head = "\(request.method) \(request.path) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    for (name, value) in request.headers { head += "\(name): \(value)\r\n" }
+    head += "Content-Length: \(request.body?.count ?? 0)\r\n\r\n"
+    try TestHTTP.writeAll(fd, Array(head.utf8) + (request.body ?? []))
+    let separator: [UInt8] = [13, 10, 13, 10]
+    var chunk = [UInt8](repeating: 0, count: 65_536)
+    while true {
+      if let end = buffered.firstRange(of: separator) {
+        let head = try TestHTTP.parse(Array(buffered[..<end.upperBound]))
+        let length = Int(head.header("Content-Length") ?? "0") ?? 0
+        if buffered.count >= end.upperBound + length {
+          let body = Array(buffered[end.upperBound..<end.upperBound + length])
+          buffered.removeFirst(end.upperBound + length)
+          return TestResponse(status: head.status, headers: head.headers, body: body)
+        }
+      }
+      let n = read(fd, &chunk, chunk.count)
+      guard n > 0 else { throw TestFailure("keep-alive read: \(n), errno \(errno)") }
+      buffered += chunk[0..<n]
+    }
   }
 }
