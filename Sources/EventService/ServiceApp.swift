@@ -57,6 +57,10 @@ public final class ServiceApp {
     let exchange = Exchange(
       request: request, id: requestIDs.id(from: request.header("X-Request-Id")), trace: trace,
       route: match?.0, context: context)
+    if let problem = request.framingProblem {
+      exchange.fail(.badRequest(problem))
+      return
+    }
     Router(context: context).route(exchange, match: match)
   }
 

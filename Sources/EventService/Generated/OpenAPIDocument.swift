@@ -466,6 +466,7 @@ components:
       properties:
         error:
           enum:
+            - bad_request
             - invalid_body
             - invalid_user_id
             - not_found

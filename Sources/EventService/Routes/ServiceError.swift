@@ -6,6 +6,7 @@ import MiniJSON
 /// Sent as `{"error": code, "message": message, …}`.
 public struct ServiceError: Error, Sendable {
   public enum Code: String, Sendable {
+    case badRequest = "bad_request"
     case invalidBody = "invalid_body"
     case invalidUserID = "invalid_user_id"
     case notFound = "not_found"
@@ -51,6 +52,11 @@ public struct ServiceError: Error, Sendable {
 extension ServiceError {
   static func invalidBody(_ message: String) -> ServiceError {
     ServiceError(status: 400, code: .invalidBody, message: message)
+  }
+
+  /// A request whose framing RFC 9112 forbids (its connection closes).
+  static func badRequest(_ problem: String) -> ServiceError {
+    ServiceError(status: 400, code: .badRequest, message: problem)
   }
 
   static let invalidIdempotencyKey = ServiceError(
