@@ -23,6 +23,7 @@ public final class ServerRequest {
   /// libevent left unread (see `HTTPServer.leavesBodyUnread`), its framing
   /// is broken, or its body was chunked.
   private let closesConnection: Bool
+  private var disconnectWatch: DisconnectWatch?
 
   init(raw: OpaquePointer, method: HTTPMethod, server: HTTPServer) {
     self.raw = raw
@@ -102,12 +103,31 @@ public final class ServerRequest {
     withDecimalCString(value) { evhttp_add_header(headers, name.cString, $0) }
   }
 
+  /// Calls `onGone` if the client hangs up before the request is answered;
+  /// the request is then dropped (no reply can reach anyone). Worth its
+  /// cost (a socket watch per request) only where work can be stopped.
+  public func onClientGone(_ onGone: @escaping () -> Void) {
+    guard let raw, !server.isClosed, disconnectWatch == nil,
+      let connection = evhttp_request_get_connection(raw),
+      let bev = evhttp_connection_get_bufferevent(connection)
+    else { return }
+    let fd = bufferevent_getfd(bev)
+    guard fd >= 0 else { return }
+    disconnectWatch = DisconnectWatch(loop: server.loop, fd: fd) { [weak self] in
+      self?.disconnectWatch = nil
+      self?.drop()
+      onGone()
+    }
+  }
+
   /// Sends the one reply with the headers added so far. HEAD replies carry
   /// the headers but never a body (libevent would write it anyway and
   /// corrupt the next keep-alive reply).
   public func respond(status: Int, body: [UInt8]) {
     guard let raw, !server.isClosed else { return }
     self.raw = nil
+    disconnectWatch?.cancel()
+    disconnectWatch = nil
     server.send(
       raw, status: status, body: method == .head ? nil : body, closeConnection: closesConnection)
   }
@@ -126,6 +146,8 @@ public final class ServerRequest {
   public func drop() {
     guard let raw, !server.isClosed else { return }
     self.raw = nil
+    disconnectWatch?.cancel()
+    disconnectWatch = nil
     server.drop(raw)
   }
 }

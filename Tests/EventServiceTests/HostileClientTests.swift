@@ -108,3 +108,40 @@ struct HostileClientTests {
     #expect(answer.hasPrefix("HTTP/1.1 200 "), "\(answer)")
   }
 }
+
+/// Finding 4: a client that leaves stops its work.
+extension HostileClientTests {
+  /// Before: 300,000 upstream calls ran on after a client hung up. Now the
+  /// fan-out's 200 fetches (each would take 20 s) are cancelled: the
+  /// upstream sees every one of their connections closed.
+  @Test func aClientThatLeavesCancelsItsFanOut() throws {
+    let ids = (0..<200).map { #""e\#($0)""# }.joined(separator: ",")
+    let upstream = try RawUpstream { path in
+      path.contains("User")
+        ? [.write(RawUpstream.ok(#"{"events":[\#(ids)]}"#))]
+        : [.pause(ms: 20_000), .write(RawUpstream.ok("{}"))]
+    }
+    defer { upstream.stop() }
+    let service = try RunningService(environment: [
+      "PORT": "0", "LOG_LEVEL": "info", "API_BASE": "http://127.0.0.1:\(upstream.port)",
+      "MOCK": #"{"ENABLED": false}"#,
+    ])
+    defer { service.process.terminate() }
+    let client = try TestHTTP.open(.get("/getEventsByUserId/u"), port: service.port)
+    try Self.waitUntil { upstream.requests == 201 }
+    close(client)
+    try Self.waitUntil { upstream.abandoned == 200 }
+    #expect(upstream.abandoned == 200)
+    #expect(try TestHTTP.send(.get("/health"), port: service.port).status == 200)
+  }
+
+  /// Polls `condition` every 10 ms for at most 15 s: how long it takes is
+  /// not what is tested, only that it happens.
+  static func waitUntil(_ condition: () -> Bool) throws {
+    for _ in 0..<1_500 {
+      if condition() { return }
+      usleep(10_000)
+    }
+    throw TestFailure("condition not met within 15 s")
+  }
+}

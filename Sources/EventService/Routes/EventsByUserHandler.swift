@@ -14,6 +14,7 @@ final class EventsByUserHandler {
   private var unique: [String] = []
   private var order: [Int] = []
   private var bodies: [[UInt8]?] = []
+  private var userFetch: UpstreamHandle?
   private var pending: [UpstreamHandle?] = []
   private var pendingCount = 0
   /// Bytes of the distinct events received: the reply holds each at least
@@ -39,7 +40,8 @@ final class EventsByUserHandler {
   /// The handler keeps itself alive through the closures it hands out.
   private func start(userID: String) {
     exchange.upstreamCalls += 1
-    _ = context.upstream.getUser(id: userID, for: exchange.caller) { [self] result in
+    userFetch = context.upstream.getUser(id: userID, for: exchange.caller) { [self] result in
+      userFetch = nil
       switch result {
       case .success(let response):
         guard let ids = response.json.flatMap(Self.eventIDs) else {
@@ -62,6 +64,8 @@ final class EventsByUserHandler {
         exchange.fail(.readFailed(failure, "for the user"))
       }
     }
+    // The handler outlives its fetches: it is left alone once they are over.
+    exchange.cancelOnClientGone { [weak self] in self?.cancelAll() }
   }
 
   private func fetchAll(_ ids: [String]) {
@@ -116,13 +120,20 @@ final class EventsByUserHandler {
   }
 
   private func fail(_ error: ServiceError) {
-    let others = pending.compactMap { $0 }
+    cancelAll()
+    exchange.fail(error)
+  }
+
+  /// Cancels every fetch still in flight (a coalesced one others wait for
+  /// goes on for them).
+  private func cancelAll() {
+    let others = pending.compactMap { $0 } + (userFetch.map { [$0] } ?? [])
     // Emptied slot by slot, not removed: a fetch that failed synchronously
     // still has its slot written by the loop that started it.
     for slot in pending.indices { pending[slot] = nil }
     pendingCount = 0
+    userFetch = nil
     for handle in others { handle.cancel() }
-    exchange.fail(error)
   }
 
   private static func tooLarge(_ limit: Int) -> String {

@@ -49,6 +49,23 @@ final class Exchange {
     request.addHeader("Content-Type", contentType)
     request.addHeader("X-Request-Id", id)
     request.respond(status: status, body: body)
+    record(status)
+  }
+
+  /// Stops the request's upstream work if its client hangs up before the
+  /// answer; the request is logged and counted with status 499 (nginx's
+  /// "client closed request").
+  func cancelOnClientGone(_ cancel: @escaping () -> Void) {
+    request.onClientGone { [self] in
+      cancel()
+      record(Self.clientClosedRequest)
+    }
+  }
+
+  static let clientClosedRequest = 499
+
+  /// The request's metrics and its log line.
+  private func record(_ status: Int) {
     let elapsedNs = MonotonicClock.nowNs() - startNs
     context.metrics.recordRequest(route: route, status: status, nanoseconds: Int64(elapsedNs))
     context.logger.info(

@@ -10,9 +10,10 @@ enum PassThroughHandler {
       case .failure(let failure): exchange.fail(.readFailed(failure, "for \(route.rawValue)"))
       }
     }
-    _ =
+    let fetch =
       route == .getUsers
       ? context.upstream.getUsers(for: exchange.caller, completion)
       : context.upstream.getEvents(for: exchange.caller, completion)
+    exchange.cancelOnClientGone { fetch.cancel() }
   }
 }

@@ -15,6 +15,9 @@ final class RawUpstream: Sendable {
     case write([UInt8])
     /// Writes `byte` `count` times in 64 KiB pieces (stops when the peer leaves).
     case repeatByte(UInt8, count: Int)
+    /// Waits `ms` milliseconds, or until the peer closes the connection
+    /// (then counted in `abandoned`, and the script ends).
+    case pause(ms: Int32)
     /// Closes the connection.
     case close
   }
@@ -22,6 +25,7 @@ final class RawUpstream: Sendable {
   let port: Int
   private let listener: Int32
   private let served = Atomic<Int>(0)
+  private let left = Atomic<Int>(0)
   private let script: @Sendable (String) -> [Step]
 
   init(script: @escaping @Sendable (_ path: String) -> [Step]) throws {
@@ -51,8 +55,11 @@ final class RawUpstream: Sendable {
     }
   }
 
-  /// Requests answered so far.
+  /// Requests read so far.
   var requests: Int { served.load(ordering: .relaxed) }
+
+  /// Requests whose connection the peer closed during a `pause`.
+  var abandoned: Int { left.load(ordering: .relaxed) }
 
   /// Stops accepting (connections already open finish their script).
   func stop() {
@@ -77,6 +84,15 @@ final class RawUpstream: Sendable {
           while left > 0 {
             guard writeAll(fd, Array(piece.prefix(left))) else { return }
             left -= min(left, piece.count)
+          }
+        case .pause(let ms):
+          var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+          if poll(&poller, 1, ms) > 0 {
+            var byte: UInt8 = 0
+            if recv(fd, &byte, 1, Int32(MSG_PEEK)) <= 0 {
+              left.add(1, ordering: .relaxed)
+              return
+            }
           }
         case .close:
           return

@@ -1,0 +1,30 @@
+import CLibevent
+import Glibc
+
+/// Notices a client that hangs up while its request is being served.
+///
+/// libevent stops reading an inbound connection once it has read a request,
+/// and learns of a hang-up only when it writes the reply: work done for a
+/// client that left would run to its end. This watches the socket for
+/// readability meanwhile and peeks: end of stream or an error means the
+/// client is gone; bytes mean it sent more (a pipelined request), and
+/// watching stops without a verdict.
+final class DisconnectWatch: LoopEvent {
+  private let onGone: () -> Void
+
+  init(loop: EventLoop, fd: Int32, onGone: @escaping () -> Void) {
+    self.onGone = onGone
+    super.init(loop: loop, fd: fd, flags: EV_READ | EV_PERSIST)
+    add(timeoutMs: nil)
+  }
+
+  func cancel() { remove() }
+
+  override func fired(_ fd: Int32) {
+    var byte: UInt8 = 0
+    let n = recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+    if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) { return }
+    remove()
+    if n <= 0 { onGone() }
+  }
+}
