@@ -18,11 +18,22 @@ public final class ServiceApp {
       metrics: ServiceMetrics())
     var random = SystemRandomNumberGenerator()
     requestIDs = RequestIDSource(using: &random)
-    // evhttp's own limit sits above MAX_BODY_BYTES so that ordinary oversized
-    // bodies reach the handler and get the JSON 413; only far larger ones
-    // meet evhttp's built-in 413 (still 413, but an HTML body).
+    // MAX_BODY_BYTES is libevent's limit too: nothing more is ever
+    // buffered. A body announced over it is refused with the JSON 413
+    // before libevent reads the head; one that grows past it unannounced
+    // (chunked) meets libevent's own 413.
+    let maxBody = config.maxBodyBytes
     let limits = HTTPServerLimits(
-      maxBodyBytes: config.maxBodyBytes + (1 << 20), maxHeadersBytes: 16 << 10, timeoutSeconds: 20)
+      maxBodyBytes: maxBody, maxHeadersBytes: 16 << 10,
+      headerTimeoutMs: config.clientHeaderTimeoutMs, bodyTimeoutMs: config.clientBodyTimeoutMs,
+      idleTimeoutMs: 20_000
+    ) { status, announced in
+      let error: ServiceError =
+        status == 413 ? .payloadTooLarge(size: announced ?? 0, limit: maxBody) : .requestTimeout
+      return HTTPServerLimits.closingReply(
+        status: status, reason: status == 413 ? "Payload Too Large" : "Request Timeout",
+        json: error.body)
+    }
     // The server's handler holds the app: both live while the server is
     // registered with the loop, and `close()` breaks the cycle.
     server = try HTTPServer(loop: loop, host: config.host, port: config.port, limits: limits) {

@@ -2,17 +2,51 @@ import CLibevent
 import Glibc
 
 public struct HTTPServerLimits: Sendable {
+  /// Bodies above it are refused: one that announces more in
+  /// `Content-Length` before it is read (`earlyReply` 413), one that grows
+  /// past it by libevent (its own 413); never more is buffered.
   public var maxBodyBytes: Int
   public var maxHeadersBytes: Int
-  /// evhttp's header and idle timeout: slow or silent clients are cut off.
-  public var timeoutSeconds: Int32
+  /// A request's headers must arrive within this of its first byte (a new
+  /// connection's: of the accept), however slowly they trickle.
+  public var headerTimeoutMs: Int64
+  /// Its body within this of the end of its headers.
+  public var bodyTimeoutMs: Int64
+  /// The idle timeout between keep-alive requests and while writing a reply.
+  public var idleTimeoutMs: Int64
+  /// The body of an answer the server gives before a request reaches the
+  /// handler: 408 at a deadline, 413 for an announced body over the limit
+  /// (with the announced length).
+  public var earlyReply: @Sendable (_ status: Int, _ announcedLength: Int?) -> [UInt8]
 
   public init(
-    maxBodyBytes: Int = 1 << 20, maxHeadersBytes: Int = 16 << 10, timeoutSeconds: Int32 = 20
+    maxBodyBytes: Int = 1 << 20, maxHeadersBytes: Int = 16 << 10, headerTimeoutMs: Int64 = 10_000,
+    bodyTimeoutMs: Int64 = 10_000, idleTimeoutMs: Int64 = 20_000,
+    earlyReply: @escaping @Sendable (_ status: Int, _ announcedLength: Int?) -> [UInt8] =
+      HTTPServerLimits.plainReply
   ) {
     self.maxBodyBytes = maxBodyBytes
     self.maxHeadersBytes = maxHeadersBytes
-    self.timeoutSeconds = timeoutSeconds
+    self.headerTimeoutMs = headerTimeoutMs
+    self.bodyTimeoutMs = bodyTimeoutMs
+    self.idleTimeoutMs = idleTimeoutMs
+    self.earlyReply = earlyReply
+  }
+
+  /// A complete HTTP/1.1 answer with `body`, closing the connection.
+  public static func closingReply(status: Int, reason: String, json body: [UInt8]) -> [UInt8] {
+    Array(
+      "HTTP/1.1 \(status) \(reason)\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
+        .utf8) + body
+  }
+
+  public static let plainReply: @Sendable (Int, Int?) -> [UInt8] = { status, _ in
+    status == 413
+      ? closingReply(
+        status: 413, reason: "Payload Too Large",
+        json: Array(#"{"error":"payload_too_large"}"#.utf8))
+      : closingReply(
+        status: 408, reason: "Request Timeout", json: Array(#"{"error":"request_timeout"}"#.utf8))
   }
 }
 
@@ -38,6 +72,13 @@ public final class HTTPServer: LoopRegistration {
   private var pendingDrops: [OpaquePointer] = []
   private var dropTimer: LoopTimer?
   private var acceptRetryTimer: LoopTimer?
+  let limits: HTTPServerLimits
+  /// Inbound connections by descriptor, once they have sent a byte; and
+  /// those that have not yet, swept once libevent's idle timeout has surely
+  /// closed them (`InboundConnection`).
+  private var connectionsByFD: [InboundConnection?] = []
+  private var fresh: [InboundConnection] = []
+  private var freshSweep: LoopTimer?
 
   public private(set) var port: Int
   public private(set) var inFlight = 0
@@ -56,13 +97,22 @@ public final class HTTPServer: LoopRegistration {
     replyBuffer = evbuffer_new()
     self.port = 0
     self.handler = handler
+    self.limits = limits
     super.init(loop: loop)
     let http = evhttp_new(loop.base)!
     self.http = http
     evhttp_set_allowed_methods(http, HTTPMethod.allCommandsMask)
     evhttp_set_max_body_size(http, limits.maxBodyBytes)
     evhttp_set_max_headers_size(http, limits.maxHeadersBytes)
-    evhttp_set_timeout(http, limits.timeoutSeconds)
+    // A new connection's idle timeout: until its first byte, the header
+    // deadline counts from the accept. Later, `InboundConnection` keeps it.
+    var initial = timeval(milliseconds: limits.headerTimeoutMs)
+    evhttp_set_timeout_tv(http, &initial)
+    evhttp_set_bevcb(
+      http,
+      { base, arg in
+        Unmanaged<HTTPServer>.fromOpaque(arg!).takeUnretainedValue().newConnection(base: base)
+      }, Unmanaged.passUnretained(self).toOpaque())
     // libevent keeps this pointer (it does not copy the string), so it must
     // outlive the server: a static string's storage lives as long as the binary.
     evhttp_set_default_content_type(http, Self.defaultContentType.cString)
@@ -112,6 +162,9 @@ public final class HTTPServer: LoopRegistration {
     // connections see a closed server and change nothing.
     self.http = nil
     evhttp_free(http)
+    freshSweep?.cancel()
+    fresh.removeAll()
+    connectionsByFD.removeAll()
     handler = nil
     unregister()
   }
@@ -140,14 +193,14 @@ public final class HTTPServer: LoopRegistration {
       return
     }
     inFlight += 1
+    inboundConnection(of: raw)?.requestRead()
     evhttp_request_set_on_complete_cb(
       raw,
       { raw, arg in
-        // Written in full: the connection needs no watching until the next reply.
-        if let raw, let connection = evhttp_request_get_connection(raw) {
-          evhttp_connection_set_closecb(connection, nil, nil)
-        }
-        Unmanaged<HTTPServer>.fromOpaque(arg!).takeUnretainedValue().completed()
+        let server = Unmanaged<HTTPServer>.fromOpaque(arg!).takeUnretainedValue()
+        // Written in full: a close from now on ends no request.
+        if let raw { server.inboundConnection(of: raw)?.replying = false }
+        server.completed()
       }, Unmanaged.passUnretained(self).toOpaque())
     handler?(ServerRequest(raw: raw, method: method, server: self))
   }
@@ -167,21 +220,16 @@ public final class HTTPServer: LoopRegistration {
       body.withUnsafeBytes { _ = evbuffer_add(replyBuffer, $0.baseAddress, $0.count) }
     }
     // A reply that never finishes writing (the client reset the connection)
-    // gets no on_complete: libevent frees its connection instead. The close
-    // callback, set only while a reply is being written, counts it done.
-    // Without it a drain would wait forever (docs/libevent-boundary.md).
-    guard let connection = evhttp_request_get_connection(raw) else {
+    // gets no on_complete: libevent frees its connection instead. The
+    // connection's close callback counts it done while `replying`. Without
+    // it a drain would wait forever (docs/libevent-boundary.md).
+    guard let connection = inboundConnection(of: raw) else {
       // libevent already lost the connection: it frees the request at once.
       evhttp_send_reply(raw, Int32(status), nil, replyBuffer)
       completed()
       return
     }
-    evhttp_connection_set_closecb(
-      connection,
-      { _, arg in
-        let server = Unmanaged<HTTPServer>.fromOpaque(arg!).takeUnretainedValue()
-        if !server.isClosed { server.completed() }
-      }, Unmanaged.passUnretained(self).toOpaque())
+    connection.replying = true
     evhttp_send_reply(raw, Int32(status), nil, replyBuffer)
   }
 
@@ -214,6 +262,96 @@ public final class HTTPServer: LoopRegistration {
       evhttp_connection_free(evhttp_request_get_connection(raw))
       completed()
     }
+  }
+
+  // MARK: - Inbound connections
+
+  private func newConnection(base: OpaquePointer?) -> OpaquePointer? {
+    guard let bev = bufferevent_socket_new(base, -1, Int32(BEV_OPT_CLOSE_ON_FREE.rawValue)) else {
+      return nil
+    }
+    let connection = InboundConnection(server: self, bev: bev, nowMs: loop.nowMs)
+    // Unretained: the server owns it until libevent frees the connection.
+    evbuffer_add_cb(
+      bufferevent_get_input(bev),
+      { buffer, info, arg in
+        // Every drain calls back too: only reads matter.
+        guard let buffer, let info, info.pointee.n_added > 0, let arg else { return }
+        Unmanaged<InboundConnection>.fromOpaque(arg).takeUnretainedValue().received(
+          info.pointee.n_added, in: buffer)
+      }, Unmanaged.passUnretained(connection).toOpaque())
+    connection.freshSlot = fresh.count
+    fresh.append(connection)
+    if freshSweep?.isArmed != true { armFreshSweep() }
+    return bev
+  }
+
+  /// The connection has sent its first bytes: from now on libevent tells
+  /// us when it frees it, and it keeps the idle timeout, not the header one.
+  func adopt(_ connection: InboundConnection, connection evcon: OpaquePointer?) {
+    forgetFresh(connection)
+    let fd = Int(connection.fd)
+    guard let evcon, fd >= 0 else { return }
+    if fd >= connectionsByFD.count {
+      connectionsByFD += Array(repeating: nil, count: fd + 64 - connectionsByFD.count)
+    }
+    connectionsByFD[fd] = connection
+    var idle = timeval(milliseconds: limits.idleTimeoutMs)
+    bufferevent_set_timeouts(connection.bev, &idle, &idle)
+    evhttp_connection_set_closecb(
+      evcon,
+      { _, arg in
+        let connection = Unmanaged<InboundConnection>.fromOpaque(arg!).takeUnretainedValue()
+        connection.server.closed(connection)
+      }, Unmanaged.passUnretained(connection).toOpaque())
+  }
+
+  fileprivate func closed(_ connection: InboundConnection) {
+    connection.closed()
+    if connection.replying && !isClosed {
+      connection.replying = false
+      completed()
+    }
+    let fd = Int(connection.fd)
+    if fd >= 0 && fd < connectionsByFD.count && connectionsByFD[fd] === connection {
+      connectionsByFD[fd] = nil
+    }
+  }
+
+  fileprivate func inboundConnection(of raw: OpaquePointer) -> InboundConnection? {
+    guard let evcon = evhttp_request_get_connection(raw),
+      let bev = evhttp_connection_get_bufferevent(evcon)
+    else { return nil }
+    let fd = Int(bufferevent_getfd(bev))
+    return fd >= 0 && fd < connectionsByFD.count ? connectionsByFD[fd] : nil
+  }
+
+  private func forgetFresh(_ connection: InboundConnection) {
+    let slot = connection.freshSlot
+    guard slot >= 0 else { return }
+    connection.freshSlot = -1
+    let last = fresh.removeLast()
+    if last !== connection {
+      fresh[slot] = last
+      last.freshSlot = slot
+    }
+    if fresh.isEmpty { freshSweep?.cancel() }
+  }
+
+  /// Connections that never sent a byte are closed by libevent's idle
+  /// timeout (the header timeout) without telling anyone; twice that and a
+  /// second later they are surely gone.
+  private func armFreshSweep() {
+    if freshSweep == nil {
+      freshSweep = LoopTimer(loop: loop) { [weak self] in self?.sweepFresh() }
+    }
+    freshSweep?.arm(afterMs: limits.headerTimeoutMs + 1_000)
+  }
+
+  private func sweepFresh() {
+    let cutoff = loop.nowMs - 2 * limits.headerTimeoutMs - 1_000
+    for connection in fresh where connection.acceptedMs < cutoff { forgetFresh(connection) }
+    if !fresh.isEmpty { armFreshSweep() }
   }
 
   private func completed() {

@@ -11,3 +11,9 @@ public enum MonotonicClock {
 
   public static func nowMs() -> Int64 { Int64(nowNs() / 1_000_000) }
 }
+
+extension timeval {
+  init(milliseconds: Int64) {
+    self.init(tv_sec: Int(milliseconds / 1_000), tv_usec: Int((milliseconds % 1_000) * 1_000))
+  }
+}

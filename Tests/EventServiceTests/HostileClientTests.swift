@@ -145,3 +145,95 @@ extension HostileClientTests {
     throw TestFailure("condition not met within 15 s")
   }
 }
+
+/// Finding 3: clients get deadlines, not just idle timeouts.
+extension HostileClientTests {
+  /// Sends `head` and then `trickle` one byte every 50 ms until the
+  /// service closes the connection (at most 6 s); returns what it answered
+  /// and how many bytes of `trickle` it took.
+  static func trickle(_ head: String, _ trickle: String, port: Int) throws -> (String, Int) {
+    let fd = try TestHTTP.connectSocket(port: port)
+    defer { close(fd) }
+    try TestHTTP.writeAll(fd, Array(head.utf8))
+    var answer: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 4_096)
+    for (sent, byte) in Array(trickle.utf8).enumerated() {
+      var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+      if poll(&poller, 1, 50) > 0 {
+        while true {
+          let n = read(fd, &chunk, chunk.count)
+          guard n > 0 else { return (String(decoding: answer, as: UTF8.self), sent) }
+          answer += chunk[0..<n]
+        }
+      }
+      guard send(fd, [byte], 1, Int32(MSG_NOSIGNAL)) == 1 else {
+        return (String(decoding: answer, as: UTF8.self), sent)
+      }
+    }
+    return (String(decoding: answer, as: UTF8.self), trickle.utf8.count)
+  }
+
+  /// Before: a header line every 10 s kept a connection open past 45 s (each
+  /// byte restarted libevent's idle timeout). Now the headers must be in
+  /// within CLIENT_HEADER_TIMEOUT_MS (1 s here) of the first byte: the
+  /// client gets a 408 and the connection closes, while it is still
+  /// trickling (120 bytes would take 6 s).
+  @Test func tricklingHeadersMeetTheHeaderDeadline() throws {
+    let service = try Self.service(["CLIENT_HEADER_TIMEOUT_MS": "1000"])
+    defer { service.process.terminate() }
+    let (answer, sent) = try Self.trickle(
+      "GET /health HTTP/1.1\r\n", String(repeating: "X-Slow: a\r\n", count: 11), port: service.port)
+    #expect(answer.hasPrefix("HTTP/1.1 408 "), "\(answer)")
+    #expect(answer.contains(#""error":"request_timeout""#))
+    #expect(sent < 120, "the connection stayed open for the whole trickle")
+  }
+
+  /// The same for a body, against CLIENT_BODY_TIMEOUT_MS.
+  @Test func aTricklingBodyMeetsTheBodyDeadline() throws {
+    let service = try Self.service(["CLIENT_BODY_TIMEOUT_MS": "1000"])
+    defer { service.process.terminate() }
+    let body = #"{"name":"\#(String(repeating: "x", count: 120))","userId":1}"#
+    let (answer, sent) = try Self.trickle(
+      "POST /addEvent HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + "Content-Length: \(body.utf8.count)\r\n\r\n", body, port: service.port)
+    #expect(answer.hasPrefix("HTTP/1.1 408 "), "\(answer)")
+    #expect(sent < body.utf8.count, "the connection stayed open for the whole trickle")
+  }
+
+  /// A body announced over MAX_BODY_BYTES is refused as soon as the head is
+  /// in, with the JSON 413, before a byte of it is sent.
+  @Test func anAnnouncedOversizedBodyIsRefusedAtOnce() throws {
+    let service = try Self.service()
+    defer { service.process.terminate() }
+    let answer = try Self.exchange(
+      "POST /addEvent HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + "Content-Length: 1100000\r\n\r\n", port: service.port)
+    #expect(answer.hasPrefix("HTTP/1.1 413 "), "\(answer)")
+    #expect(answer.contains(#""error":"payload_too_large""#))
+    #expect(answer.contains("Connection: close"))
+  }
+
+  /// Before: 2,000 connections each sending 1.1 MB of an unfinished body
+  /// pinned 2.15 GB. Now 300 such connections are refused at their heads,
+  /// and what they go on sending is thrown away as it arrives.
+  @Test func unfinishedOversizedBodiesAreNotBuffered() throws {
+    let service = try Self.service()
+    defer { service.process.terminate() }
+    let idle = service.residentBytes
+    let head = Array(
+      ("POST /addEvent HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + "Content-Length: 1100000\r\n\r\n").utf8)
+    let body = [UInt8](repeating: UInt8(ascii: " "), count: 1 << 20)
+    var sockets: [Int32] = []
+    defer { sockets.forEach { close($0) } }
+    for _ in 0..<300 {
+      let fd = try TestHTTP.connectSocket(port: service.port)
+      sockets.append(fd)
+      _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+      _ = send(fd, head + body, head.count + body.count, Int32(MSG_NOSIGNAL))
+    }
+    let grown = service.peakResidentBytes - idle
+    #expect(grown < 48 << 20, "peak RSS grew by \(grown) bytes")
+    #expect(try TestHTTP.send(.get("/health"), port: service.port).status == 200)
+  }
+}

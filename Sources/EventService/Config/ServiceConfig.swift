@@ -21,6 +21,8 @@ public struct ServiceConfig: Sendable {
   public var maxBodyBytes = 65_536
   public var maxUpstreamBodyBytes = 8_388_608
   public var maxEventsPerUser = 10_000
+  public var clientHeaderTimeoutMs: Int64 = 10_000
+  public var clientBodyTimeoutMs: Int64 = 10_000
   public var shutdownGraceMs: Int64 = 10_000
   public var logLevel: Logger.Level = .info
   public var logFormat = LogFormat.logfmt
@@ -63,6 +65,10 @@ public struct ServiceConfig: Sendable {
       "MAX_UPSTREAM_BODY_BYTES", default: c.maxUpstreamBodyBytes, in: 1_024...(1 << 30))
     c.maxEventsPerUser = try source.int(
       "MAX_EVENTS_PER_USER", default: c.maxEventsPerUser, in: 1...10_000_000)
+    c.clientHeaderTimeoutMs = try source.milliseconds(
+      "CLIENT_HEADER_TIMEOUT_MS", default: c.clientHeaderTimeoutMs, minimum: 1)
+    c.clientBodyTimeoutMs = try source.milliseconds(
+      "CLIENT_BODY_TIMEOUT_MS", default: c.clientBodyTimeoutMs, minimum: 1)
     c.retryBudget.percent = try source.int(
       "RETRY_BUDGET_PERCENT", default: c.retryBudget.percent, in: 0...1_000)
     c.retryBudget.minPerSecond = try source.int(

@@ -473,6 +473,7 @@ components:
             - user_not_found
             - method_not_allowed
             - payload_too_large
+            - request_timeout
             - unsupported_media_type
             - upstream_rejected
             - upstream_unavailable

@@ -13,6 +13,7 @@ public struct ServiceError: Error, Sendable {
     case userNotFound = "user_not_found"
     case methodNotAllowed = "method_not_allowed"
     case payloadTooLarge = "payload_too_large"
+    case requestTimeout = "request_timeout"
     case unsupportedMediaType = "unsupported_media_type"
     case upstreamRejected = "upstream_rejected"
     case upstreamUnavailable = "upstream_unavailable"
@@ -95,6 +96,12 @@ extension ServiceError {
     ServiceError(
       status: 413, code: .payloadTooLarge, message: "body is \(size) bytes; the limit is \(limit)")
   }
+
+  /// The request's headers or body did not arrive in time (the
+  /// connection closes).
+  static let requestTimeout = ServiceError(
+    status: 408, code: .requestTimeout,
+    message: "the request did not arrive within CLIENT_HEADER_TIMEOUT_MS / CLIENT_BODY_TIMEOUT_MS")
 
   static func unsupportedMediaType(got contentType: String?) -> ServiceError {
     let got = contentType.map { "got \($0)" } ?? "no Content-Type header"
