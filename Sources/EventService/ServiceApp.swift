@@ -10,6 +10,16 @@ public final class ServiceApp {
   private var traceIDs = TraceIDGenerator()
   private var drainDeadline: LoopTimer?
   private var isShuttingDown = false
+  private var memoryCheck: LoopTimer?
+  private var residentAfterRelease = 0
+
+  /// Called after a burst, once the bytes it held are given back: the
+  /// allocator's chance to return memory to the system (event-service sets
+  /// mimalloc's `mi_collect`; by default nothing).
+  public var releaseMemory: () -> Void = {}
+  /// How often the burst check runs, and how much growth counts as one.
+  static let memoryCheckMs: Int64 = 5_000
+  static let burstBytes = 16 << 20
 
   public init(loop: EventLoop, config: ServiceConfig, logger: Logger) throws {
     let upstreamAddress = config.apiBase
@@ -40,6 +50,9 @@ public final class ServiceApp {
       [self] request in
       self.handle(request)
     }
+    context.replyBytes = { [weak self] in self?.server.replyBytesInFlight ?? 0 }
+    residentAfterRelease = ProcessLimits.residentBytes() ?? 0
+    memoryCheck = loop.schedule(afterMs: Self.memoryCheckMs) { [weak self] in self?.checkMemory() }
     var lastWarningMs: Int64?
     server.onAcceptPaused = { [context] error in
       // At most one line a second while descriptors stay exhausted.
@@ -72,7 +85,26 @@ public final class ServiceApp {
       exchange.fail(.badRequest(problem))
       return
     }
+    // Shed at once while the memory budget is spent; probes always answer.
+    if let route = match?.0, !route.isOperational,
+      !context.budget.admitsNew(elsewhere: server.replyBytesInFlight)
+    {
+      exchange.fail(.overloaded)
+      return
+    }
     Router(context: context).route(exchange, match: match)
+  }
+
+  /// After a burst (resident memory well above where the last release left
+  /// it) and once the burst's bytes are given back, release memory.
+  private func checkMemory() {
+    let resident = ProcessLimits.residentBytes() ?? 0
+    let held = context.budget.held + server.replyBytesInFlight
+    if resident > residentAfterRelease + Self.burstBytes && held < Self.burstBytes {
+      releaseMemory()
+      residentAfterRelease = ProcessLimits.residentBytes() ?? resident
+    }
+    memoryCheck?.arm(afterMs: Self.memoryCheckMs)
   }
 
   /// Graceful stop: refuse new connections, let requests in flight finish
@@ -86,6 +118,7 @@ public final class ServiceApp {
     let finish = { [context] in
       guard !finished else { return }
       finished = true
+      self.memoryCheck?.cancel()
       context.breaker.stop()
       context.upstream.shutdown()
       context.logger.info("stopped")

@@ -73,15 +73,13 @@ public final class HTTPServer: LoopRegistration {
   private var dropTimer: LoopTimer?
   private var acceptRetryTimer: LoopTimer?
   let limits: HTTPServerLimits
-  /// Inbound connections by descriptor, once they have sent a byte; and
-  /// those that have not yet, swept once libevent's idle timeout has surely
-  /// closed them (`InboundConnection`).
-  private var connectionsByFD: [InboundConnection?] = []
-  private var fresh: [InboundConnection] = []
-  private var freshSweep: LoopTimer?
+  private(set) lazy var connections = InboundConnections(server: self)
 
   public private(set) var port: Int
   public private(set) var inFlight = 0
+  /// Bytes of replies handed to libevent and not yet written to their
+  /// clients' sockets (a slow reader's reply waits here).
+  public private(set) var replyBytesInFlight = 0
   private static let defaultContentType: StaticString = "application/json; charset=utf-8"
   private var date = HTTPDate()
   public private(set) var isDraining = false
@@ -111,7 +109,7 @@ public final class HTTPServer: LoopRegistration {
     evhttp_set_bevcb(
       http,
       { base, arg in
-        Unmanaged<HTTPServer>.fromOpaque(arg!).takeUnretainedValue().newConnection(base: base)
+        Unmanaged<HTTPServer>.fromOpaque(arg!).takeUnretainedValue().connections.make(base: base)
       }, Unmanaged.passUnretained(self).toOpaque())
     // libevent keeps this pointer (it does not copy the string), so it must
     // outlive the server: a static string's storage lives as long as the binary.
@@ -162,9 +160,7 @@ public final class HTTPServer: LoopRegistration {
     // connections see a closed server and change nothing.
     self.http = nil
     evhttp_free(http)
-    freshSweep?.cancel()
-    fresh.removeAll()
-    connectionsByFD.removeAll()
+    connections.removeAll()
     handler = nil
     unregister()
   }
@@ -193,20 +189,36 @@ public final class HTTPServer: LoopRegistration {
       return
     }
     inFlight += 1
-    inboundConnection(of: raw)?.requestRead()
-    evhttp_request_set_on_complete_cb(
-      raw,
-      { raw, arg in
-        let server = Unmanaged<HTTPServer>.fromOpaque(arg!).takeUnretainedValue()
-        // Written in full: a close from now on ends no request.
-        if let raw { server.inboundConnection(of: raw)?.replying = false }
-        server.completed()
-      }, Unmanaged.passUnretained(self).toOpaque())
-    handler?(ServerRequest(raw: raw, method: method, server: self))
+    let connection = connections.of(raw)
+    connection?.requestRead()
+    if let connection {
+      // Unretained: libevent calls this while the connection is open, and
+      // the registry holds it until it closes.
+      evhttp_request_set_on_complete_cb(
+        raw,
+        { _, arg in
+          // Written in full: a close from now on ends no request.
+          let connection = Unmanaged<InboundConnection>.fromOpaque(arg!).takeUnretainedValue()
+          connection.server.replyWritten(connection)
+        }, Unmanaged.passUnretained(connection).toOpaque())
+    } else {
+      evhttp_request_set_on_complete_cb(
+        raw, { _, arg in Unmanaged<HTTPServer>.fromOpaque(arg!).takeUnretainedValue().completed() },
+        Unmanaged.passUnretained(self).toOpaque())
+    }
+    handler?(ServerRequest(raw: raw, method: method, server: self, connection: connection))
+  }
+
+  fileprivate func replyWritten(_ connection: InboundConnection) {
+    replyEnded(connection)
+    completed()
   }
 
   /// `body` nil: a reply without one (HEAD), and without `Content-Length`.
-  func send(_ raw: OpaquePointer, status: Int, body: [UInt8]?, closeConnection: Bool = false) {
+  func send(
+    _ raw: OpaquePointer, on connection: InboundConnection?, status: Int, body: [UInt8]?,
+    closeConnection: Bool = false
+  ) {
     guard !isClosed else { return }
     let headers = evhttp_request_get_output_headers(raw)
     if isDraining || closeConnection { evhttp_add_header(headers, "Connection", "close") }
@@ -223,13 +235,15 @@ public final class HTTPServer: LoopRegistration {
     // gets no on_complete: libevent frees its connection instead. The
     // connection's close callback counts it done while `replying`. Without
     // it a drain would wait forever (docs/libevent-boundary.md).
-    guard let connection = inboundConnection(of: raw) else {
+    guard let connection else {
       // libevent already lost the connection: it frees the request at once.
       evhttp_send_reply(raw, Int32(status), nil, replyBuffer)
       completed()
       return
     }
     connection.replying = true
+    connection.replyBytes = body?.count ?? 0
+    replyBytesInFlight += connection.replyBytes
     evhttp_send_reply(raw, Int32(status), nil, replyBuffer)
   }
 
@@ -264,97 +278,22 @@ public final class HTTPServer: LoopRegistration {
     }
   }
 
-  // MARK: - Inbound connections
-
-  private func newConnection(base: OpaquePointer?) -> OpaquePointer? {
-    guard let bev = bufferevent_socket_new(base, -1, Int32(BEV_OPT_CLOSE_ON_FREE.rawValue)) else {
-      return nil
-    }
-    let connection = InboundConnection(server: self, bev: bev, nowMs: loop.nowMs)
-    // Unretained: the server owns it until libevent frees the connection.
-    evbuffer_add_cb(
-      bufferevent_get_input(bev),
-      { buffer, info, arg in
-        // Every drain calls back too: only reads matter.
-        guard let buffer, let info, info.pointee.n_added > 0, let arg else { return }
-        Unmanaged<InboundConnection>.fromOpaque(arg).takeUnretainedValue().received(
-          info.pointee.n_added, in: buffer)
-      }, Unmanaged.passUnretained(connection).toOpaque())
-    connection.freshSlot = fresh.count
-    fresh.append(connection)
-    if freshSweep?.isArmed != true { armFreshSweep() }
-    return bev
-  }
-
-  /// The connection has sent its first bytes: from now on libevent tells
-  /// us when it frees it, and it keeps the idle timeout, not the header one.
-  func adopt(_ connection: InboundConnection, connection evcon: OpaquePointer?) {
-    forgetFresh(connection)
-    let fd = Int(connection.fd)
-    guard let evcon, fd >= 0 else { return }
-    if fd >= connectionsByFD.count {
-      connectionsByFD += Array(repeating: nil, count: fd + 64 - connectionsByFD.count)
-    }
-    connectionsByFD[fd] = connection
-    var idle = timeval(milliseconds: limits.idleTimeoutMs)
-    bufferevent_set_timeouts(connection.bev, &idle, &idle)
-    evhttp_connection_set_closecb(
-      evcon,
-      { _, arg in
-        let connection = Unmanaged<InboundConnection>.fromOpaque(arg!).takeUnretainedValue()
-        connection.server.closed(connection)
-      }, Unmanaged.passUnretained(connection).toOpaque())
-  }
-
-  fileprivate func closed(_ connection: InboundConnection) {
-    connection.closed()
+  /// libevent is freeing a connection: a reply still being written on it
+  /// ends its request.
+  func connectionClosed(_ connection: InboundConnection) {
     if connection.replying && !isClosed {
-      connection.replying = false
+      replyEnded(connection)
       completed()
     }
-    let fd = Int(connection.fd)
-    if fd >= 0 && fd < connectionsByFD.count && connectionsByFD[fd] === connection {
-      connectionsByFD[fd] = nil
-    }
   }
 
-  fileprivate func inboundConnection(of raw: OpaquePointer) -> InboundConnection? {
-    guard let evcon = evhttp_request_get_connection(raw),
-      let bev = evhttp_connection_get_bufferevent(evcon)
-    else { return nil }
-    let fd = Int(bufferevent_getfd(bev))
-    return fd >= 0 && fd < connectionsByFD.count ? connectionsByFD[fd] : nil
+  private func replyEnded(_ connection: InboundConnection) {
+    connection.replying = false
+    replyBytesInFlight -= connection.replyBytes
+    connection.replyBytes = 0
   }
 
-  private func forgetFresh(_ connection: InboundConnection) {
-    let slot = connection.freshSlot
-    guard slot >= 0 else { return }
-    connection.freshSlot = -1
-    let last = fresh.removeLast()
-    if last !== connection {
-      fresh[slot] = last
-      last.freshSlot = slot
-    }
-    if fresh.isEmpty { freshSweep?.cancel() }
-  }
-
-  /// Connections that never sent a byte are closed by libevent's idle
-  /// timeout (the header timeout) without telling anyone; twice that and a
-  /// second later they are surely gone.
-  private func armFreshSweep() {
-    if freshSweep == nil {
-      freshSweep = LoopTimer(loop: loop) { [weak self] in self?.sweepFresh() }
-    }
-    freshSweep?.arm(afterMs: limits.headerTimeoutMs + 1_000)
-  }
-
-  private func sweepFresh() {
-    let cutoff = loop.nowMs - 2 * limits.headerTimeoutMs - 1_000
-    for connection in fresh where connection.acceptedMs < cutoff { forgetFresh(connection) }
-    if !fresh.isEmpty { armFreshSweep() }
-  }
-
-  private func completed() {
+  fileprivate func completed() {
     inFlight -= 1
     if isDraining && inFlight == 0 { finishDrain() }
   }

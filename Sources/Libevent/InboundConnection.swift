@@ -17,43 +17,80 @@ import Glibc
 /// header deadline, a blank line ends the headers. A `Content-Length` over
 /// the body limit is refused there, before a byte of the body is buffered.
 /// At a deadline the client gets a 408 if nothing else is being written to
-/// it, and the connection is shut down; libevent then frees it.
+/// it, and the connection is shut down; libevent then frees it. Deadlines
+/// are checked by `InboundConnections`' tick.
 ///
 /// Lifetime: made in `evhttp_set_bevcb` with the bufferevent, before libevent
-/// has made the connection around it. On its first bytes it learns the
-/// connection and sets its close callback, after which the server forgets
-/// it when libevent frees the connection. One that never sends a byte is
-/// closed by libevent's idle timeout and forgotten by the server's sweep.
+/// has made the connection around it, and owned by `InboundConnections`. On
+/// its first bytes it learns the connection and sets its close callback,
+/// which ends it when libevent frees the connection. One that never sends a
+/// byte is closed by libevent's idle timeout and forgotten by a sweep.
 final class InboundConnection {
   /// `discarding`: refused; what the client still sends is thrown away
   /// until it closes or the linger ends.
   enum Phase { case idle, head, body, discarding }
 
-  unowned let server: HTTPServer
+  /// The server outlives its connections (libevent frees them first).
+  unowned(unsafe) let server: HTTPServer
   let bev: OpaquePointer
   let acceptedMs: Int64
+  private let headerTimeoutMs: Int64
+  private let bodyTimeoutMs: Int64
+  private let maxBodyBytes: Int
   private(set) var fd: Int32 = -1
-  /// Its place in the server's list of connections that have sent nothing yet.
+  /// Its places in the lists of `InboundConnections`.
   var freshSlot = -1
+  var openSlot = -1
   private var phase = Phase.head
-  private var deadlineMs: Int64
+  private(set) var deadlineMs: Int64
   private var atLineStart = false
   /// The largest `Content-Length` in the current head, and the start of a
   /// line that may be one (kept across reads).
   private var announcedLength: Int?
   private var keepLine = false
   private var kept: [UInt8] = []
-  private var armedFor: Int64?
-  /// A reply is being written: a close now ends its request.
+  /// A reply is being written (a close now ends its request), and its size.
   var replying = false
-  private var deadline: LoopTimer?
+  var replyBytes = 0
+  /// The callback on the input buffer: off from the end of a request's head
+  /// until libevent has read the request, so that libevent's draining of
+  /// what it parses does not call it for nothing.
+  var inputCallback: OpaquePointer?
+
+  private func listen(_ on: Bool) {
+    guard let inputCallback else { return }
+    let input = bufferevent_get_input(bev)
+    let flags = UInt32(EVBUFFER_CB_ENABLED)
+    _ =
+      on
+      ? evbuffer_cb_set_flags(input, inputCallback, flags)
+      : evbuffer_cb_clear_flags(input, inputCallback, flags)
+  }
+
+  /// Watches for a hang-up while a request is served (`ServerRequest.onClientGone`).
+  private var hangup: DisconnectWatch?
+
+  func watchForHangup(_ onGone: @escaping () -> Void) {
+    guard fd >= 0 else { return }
+    if hangup == nil { hangup = DisconnectWatch(loop: server.loop, fd: fd) }
+    hangup?.start(onGone)
+  }
+
+  func stopWatchingHangup() { hangup?.stop() }
 
   init(server: HTTPServer, bev: OpaquePointer, nowMs: Int64) {
     self.server = server
     self.bev = bev
     acceptedMs = nowMs
-    deadlineMs = nowMs + server.limits.headerTimeoutMs
+    headerTimeoutMs = server.limits.headerTimeoutMs
+    bodyTimeoutMs = server.limits.bodyTimeoutMs
+    maxBodyBytes = server.limits.maxBodyBytes
+    deadlineMs = nowMs + headerTimeoutMs
   }
+
+  /// A deadline is running (a request is being read, or a refused client
+  /// is being let go).
+  var isWaiting: Bool { phase != .idle }
 
   /// libevent added `count` bytes to the input buffer.
   func received(_ count: Int, in buffer: OpaquePointer) {
@@ -65,37 +102,18 @@ final class InboundConnection {
     let now = server.loop.nowMs
     if phase == .idle {
       phase = .head
-      deadlineMs = now + server.limits.headerTimeoutMs
+      deadlineMs = now + headerTimeoutMs
       atLineStart = false
       keepLine = false
       announcedLength = nil
     }
     if phase == .head { scanHead(buffer, added: count, now: now) }
-    guard phase == .head || phase == .body, armedFor != deadlineMs else { return }
-    arm(afterMs: deadlineMs - now)
-    armedFor = deadlineMs
-  }
-
-  private func arm(afterMs ms: Int64) {
-    if deadline == nil {
-      deadline = LoopTimer(loop: server.loop) { [unowned self] in self.expired() }
-    }
-    deadline?.arm(afterMs: ms)
   }
 
   /// libevent has read a whole request: no deadline until the next one.
   func requestRead() {
     phase = .idle
-    if armedFor != nil {
-      deadline?.cancel()
-      armedFor = nil
-    }
-  }
-
-  /// libevent frees the connection.
-  func closed() {
-    deadline?.cancel()
-    deadline = nil
+    listen(true)
   }
 
   private func adopt() {
@@ -105,7 +123,7 @@ final class InboundConnection {
     var event: bufferevent_event_cb?
     var connection: UnsafeMutableRawPointer?
     bufferevent_getcb(bev, &read, &write, &event, &connection)
-    server.adopt(self, connection: OpaquePointer(connection))
+    server.connections.adopt(self, connection: OpaquePointer(connection))
   }
 
   // MARK: - The head, read as it arrives
@@ -121,13 +139,24 @@ final class InboundConnection {
   private func scanHead(_ buffer: OpaquePointer, added: Int, now: Int64) {
     var position = evbuffer_ptr()
     evbuffer_ptr_set(buffer, &position, evbuffer_get_length(buffer) - added, EVBUFFER_PTR_SET)
-    let pieces = Int(evbuffer_peek(buffer, added, &position, nil, 0))
-    withUnsafeTemporaryAllocation(of: iovec.self, capacity: max(1, pieces)) { vectors in
-      let filled = Int(evbuffer_peek(buffer, added, &position, vectors.baseAddress, Int32(pieces)))
-      for piece in vectors.prefix(min(filled, pieces)) where phase == .head {
-        guard let base = piece.iov_base?.assumingMemoryBound(to: UInt8.self) else { continue }
-        scan(UnsafeBufferPointer(start: base, count: piece.iov_len), now: now)
+    // A read rarely spans more than a few of the buffer's chains.
+    withUnsafeTemporaryAllocation(of: iovec.self, capacity: 4) { vectors in
+      let needed = Int(evbuffer_peek(buffer, added, &position, vectors.baseAddress, 4))
+      guard needed <= 4 else {
+        withUnsafeTemporaryAllocation(of: iovec.self, capacity: needed) { more in
+          _ = evbuffer_peek(buffer, added, &position, more.baseAddress, Int32(needed))
+          scan(more, now: now)
+        }
+        return
       }
+      scan(UnsafeMutableBufferPointer(rebasing: vectors[..<needed]), now: now)
+    }
+  }
+
+  private func scan(_ pieces: UnsafeMutableBufferPointer<iovec>, now: Int64) {
+    for piece in pieces where phase == .head {
+      guard let base = piece.iov_base?.assumingMemoryBound(to: UInt8.self) else { continue }
+      scan(UnsafeBufferPointer(start: base, count: piece.iov_len), now: now)
     }
   }
 
@@ -135,6 +164,13 @@ final class InboundConnection {
   /// ends the head, as for libevent, which also takes a bare LF as a line end.
   private func scan(_ bytes: UnsafeBufferPointer<UInt8>, now: Int64) {
     guard let base = bytes.baseAddress else { return }
+    // Locals: each access to a stored property is an exclusivity check.
+    var atLineStart = self.atLineStart
+    var keepLine = self.keepLine
+    defer {
+      self.atLineStart = atLineStart
+      self.keepLine = keepLine
+    }
     var index = 0
     while index < bytes.count {
       if atLineStart {
@@ -149,7 +185,7 @@ final class InboundConnection {
         }
         atLineStart = false
         keepLine = byte | 0x20 == UInt8(ascii: "c")
-        kept.removeAll(keepingCapacity: true)
+        if keepLine { kept.removeAll(keepingCapacity: true) }
       }
       let end = memchr(base + index, Int32(Self.lf), bytes.count - index)
       let lineEnd = end.map { UnsafeRawPointer($0) - UnsafeRawPointer(base) } ?? bytes.count
@@ -157,7 +193,10 @@ final class InboundConnection {
         kept.append(contentsOf: bytes[index..<min(lineEnd, index + Self.keptBytes - kept.count)])
       }
       guard end != nil else { return }
-      if keepLine { noteContentLength() }
+      if keepLine {
+        noteContentLength()
+        keepLine = false
+      }
       index = lineEnd + 1
       atLineStart = true
     }
@@ -165,7 +204,6 @@ final class InboundConnection {
 
   /// The line kept whole, if it is `Content-Length`: its value.
   private func noteContentLength() {
-    keepLine = false
     let name = Self.contentLength.count
     guard kept.count > name else { return }
     for (byte, wanted) in zip(kept, Self.contentLength) where byte | 0x20 != wanted { return }
@@ -181,23 +219,27 @@ final class InboundConnection {
   }
 
   private func headEnded(now: Int64) {
-    if let announcedLength, announcedLength > server.limits.maxBodyBytes {
+    if let announcedLength, announcedLength > maxBodyBytes {
       // Refused before libevent reads the head: it never sees the request,
       // and not a byte of the body is buffered.
       refuse(status: 413, announcedLength)
       return
     }
     phase = .body
-    deadlineMs = now + server.limits.bodyTimeoutMs
+    deadlineMs = now + bodyTimeoutMs
+    listen(false)
   }
 
   // MARK: - Deadlines
 
-  private func expired() {
+  /// The deadline passed (found by the registry's tick).
+  func expired() {
     switch phase {
     case .idle: break
     case .head, .body: refuse(status: 408, nil)
-    case .discarding: shutdown(fd, Int32(SHUT_RD))
+    case .discarding:
+      phase = .idle
+      shutdown(fd, Int32(SHUT_RD))
     }
   }
 
@@ -222,7 +264,6 @@ final class InboundConnection {
     }
     shutdown(fd, Int32(SHUT_WR))
     phase = .discarding
-    arm(afterMs: Self.lingerMs)
-    armedFor = nil
+    deadlineMs = server.loop.nowMs + Self.lingerMs
   }
 }

@@ -30,4 +30,19 @@ public enum ProcessLimits {
     }
     return ![EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(errno)
   }
+
+  /// Resident memory now, in bytes (`/proc/self/statm`), or nil.
+  public static func residentBytes() -> Int? {
+    let fd = open("/proc/self/statm", O_RDONLY)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var text = [UInt8](repeating: 0, count: 128)
+    let n = read(fd, &text, text.count)
+    guard n > 0 else { return nil }
+    let fields = text[0..<n].split(separator: UInt8(ascii: " "))
+    guard fields.count > 1, let pages = Int(String(decoding: fields[1], as: UTF8.self)) else {
+      return nil
+    }
+    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+  }
 }

@@ -25,6 +25,9 @@ enum RequestFraming {
       guard isToken(name) else {
         return ("a header name that is not a token (whitespace before its colon?)", chunked)
       }
+      // Only names starting with C or T can matter below.
+      let first = UInt8(bitPattern: name.pointee) | 0x20
+      guard first == UInt8(ascii: "c") || first == UInt8(ascii: "t") else { continue }
       if strcasecmp(name, "Content-Length") == 0 {
         guard let parsed = digits(value) else {
           return ("Content-Length must be plain digits", chunked)

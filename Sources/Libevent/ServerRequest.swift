@@ -23,11 +23,14 @@ public final class ServerRequest {
   /// libevent left unread (see `HTTPServer.leavesBodyUnread`), its framing
   /// is broken, or its body was chunked.
   private let closesConnection: Bool
-  private var disconnectWatch: DisconnectWatch?
+  private var isWatched = false
+  /// The connection it arrived on (nil only if libevent had already lost it).
+  private let connection: InboundConnection?
 
-  init(raw: OpaquePointer, method: HTTPMethod, server: HTTPServer) {
+  init(raw: OpaquePointer, method: HTTPMethod, server: HTTPServer, connection: InboundConnection?) {
     self.raw = raw
     self.server = server
+    self.connection = connection
     self.method = method
     let framing = RequestFraming.check(raw)
     framingProblem = framing.problem
@@ -107,15 +110,14 @@ public final class ServerRequest {
   /// the request is then dropped (no reply can reach anyone). Worth its
   /// cost (a socket watch per request) only where work can be stopped.
   public func onClientGone(_ onGone: @escaping () -> Void) {
-    guard let raw, !server.isClosed, disconnectWatch == nil,
-      let connection = evhttp_request_get_connection(raw),
-      let bev = evhttp_connection_get_bufferevent(connection)
-    else { return }
-    let fd = bufferevent_getfd(bev)
-    guard fd >= 0 else { return }
-    disconnectWatch = DisconnectWatch(loop: server.loop, fd: fd) { [weak self] in
-      self?.disconnectWatch = nil
-      self?.drop()
+    guard raw != nil, !server.isClosed, let connection else { return }
+    isWatched = true
+    // Unowned: answering or dropping the request (its `deinit` answers it)
+    // stops the watch first, so this never runs after the request is gone.
+    // A weak reference would cost a side table per request.
+    connection.watchForHangup { [unowned(unsafe) self] in
+      isWatched = false
+      drop()
       onGone()
     }
   }
@@ -126,10 +128,13 @@ public final class ServerRequest {
   public func respond(status: Int, body: [UInt8]) {
     guard let raw, !server.isClosed else { return }
     self.raw = nil
-    disconnectWatch?.cancel()
-    disconnectWatch = nil
+    if isWatched {
+      isWatched = false
+      connection?.stopWatchingHangup()
+    }
     server.send(
-      raw, status: status, body: method == .head ? nil : body, closeConnection: closesConnection)
+      raw, on: connection, status: status, body: method == .head ? nil : body,
+      closeConnection: closesConnection)
   }
 
   /// Adds `headers` and sends the reply.
@@ -146,8 +151,10 @@ public final class ServerRequest {
   public func drop() {
     guard let raw, !server.isClosed else { return }
     self.raw = nil
-    disconnectWatch?.cancel()
-    disconnectWatch = nil
+    if isWatched {
+      isWatched = false
+      connection?.stopWatchingHangup()
+    }
     server.drop(raw)
   }
 }

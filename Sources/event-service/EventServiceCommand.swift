@@ -60,6 +60,8 @@ struct EventServiceCommand: ParsableCommand {
       logger.error("cannot start", metadata: ["error": .string("\(error)")])
       throw ExitCode(1)
     }
+    // After a burst, mimalloc keeps what it freed; this gives it back.
+    app.service.releaseMemory = { mi_collect(true) }
     // The loop holds the watchers while they are registered, and they hold
     // the app: nothing here needs to keep either alive. `close()` lets go.
     for signal in [SIGTERM, SIGINT] {

@@ -21,6 +21,7 @@ public struct ServiceConfig: Sendable {
   public var maxBodyBytes = 65_536
   public var maxUpstreamBodyBytes = 8_388_608
   public var maxEventsPerUser = 10_000
+  public var maxBufferedBytes = 268_435_456
   public var clientHeaderTimeoutMs: Int64 = 10_000
   public var clientBodyTimeoutMs: Int64 = 10_000
   public var shutdownGraceMs: Int64 = 10_000
@@ -65,6 +66,8 @@ public struct ServiceConfig: Sendable {
       "MAX_UPSTREAM_BODY_BYTES", default: c.maxUpstreamBodyBytes, in: 1_024...(1 << 30))
     c.maxEventsPerUser = try source.int(
       "MAX_EVENTS_PER_USER", default: c.maxEventsPerUser, in: 1...10_000_000)
+    c.maxBufferedBytes = try source.int(
+      "MAX_BUFFERED_BYTES", default: c.maxBufferedBytes, in: (1 << 20)...(1 << 40))
     c.clientHeaderTimeoutMs = try source.milliseconds(
       "CLIENT_HEADER_TIMEOUT_MS", default: c.clientHeaderTimeoutMs, minimum: 1)
     c.clientBodyTimeoutMs = try source.milliseconds(

@@ -27,6 +27,10 @@ enum AddEventHandler {
       exchange.fail(rejection)
       return
     }
+    guard exchange.hold(request.body.count) else {
+      exchange.fail(.overloaded)
+      return
+    }
     // Made only when it may be used: a rejected request costs no id.
     var keyedID: String?
     if let key {

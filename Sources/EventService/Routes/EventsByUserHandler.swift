@@ -64,8 +64,9 @@ final class EventsByUserHandler {
         exchange.fail(.readFailed(failure, "for the user"))
       }
     }
-    // The handler outlives its fetches: it is left alone once they are over.
-    exchange.cancelOnClientGone { [weak self] in self?.cancelAll() }
+    // Held until the request is answered (the watch then ends): a weak
+    // reference would cost a side table per request.
+    exchange.cancelOnClientGone { [self] in cancelAll() }
   }
 
   private func fetchAll(_ ids: [String]) {
@@ -81,12 +82,16 @@ final class EventsByUserHandler {
         pendingCount -= 1
         switch result {
         case .success(let response):
-          bodies[slot] = response.body
           receivedBytes += response.body.count
           if receivedBytes > context.config.maxUpstreamBodyBytes {
             fail(.upstreamTooLarge(Self.tooLarge(context.config.maxUpstreamBodyBytes)))
             return
           }
+          guard exchange.hold(response.body.count) else {
+            fail(.overloaded)
+            return
+          }
+          bodies[slot] = response.body
         case .answer: break  // an id the upstream does not know is left out
         case .failure(let failure):
           fail(.readFailed(failure, "fetching event \(id)"))

@@ -14,6 +14,9 @@ final class Exchange {
   private let startNs: UInt64
   private let context: ServiceContext
   var upstreamCalls = 0
+  /// Bytes this request holds against the memory budget, given back when
+  /// it is answered or abandoned.
+  private var heldBytes = 0
 
   init(
     request: ServerRequest, id: String, trace: TraceContext, route: RouteID?,
@@ -44,8 +47,31 @@ final class Exchange {
     json(error.status, error.body)
   }
 
+  /// Holds `bytes` (a body kept for the reply) against the memory budget;
+  /// false, with nothing held, when they do not fit.
+  func hold(_ bytes: Int) -> Bool {
+    guard context.budget.take(bytes, elsewhere: context.replyBytes()) else { return false }
+    heldBytes += bytes
+    return true
+  }
+
+  private func releaseHeld() {
+    context.budget.give(heldBytes)
+    heldBytes = 0
+  }
+
   func send(_ status: Int, _ body: [UInt8], contentType: StaticString) {
     guard !request.hasResponded else { return }
+    releaseHeld()
+    // The reply is the server's to hold until written: it must fit too.
+    if route?.isOperational != true {
+      let elsewhere = context.replyBytes()
+      context.budget.observe(elsewhere: elsewhere)
+      if status < 300 && !context.budget.fits(body.count, elsewhere: elsewhere) {
+        fail(.overloaded)
+        return
+      }
+    }
     request.addHeader("Content-Type", contentType)
     request.addHeader("X-Request-Id", id)
     request.respond(status: status, body: body)
@@ -58,6 +84,7 @@ final class Exchange {
   func cancelOnClientGone(_ cancel: @escaping () -> Void) {
     request.onClientGone { [self] in
       cancel()
+      releaseHeld()
       record(Self.clientClosedRequest)
     }
   }

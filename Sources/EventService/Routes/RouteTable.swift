@@ -17,6 +17,10 @@ public enum RouteID: String, CaseIterable, Sendable {
     self == .addEvent ? method == .post : method == .get || method == .head
   }
 
+  /// Probes, scrapes and the API document: always served, whatever the
+  /// load (never shed, never counted against the memory budget).
+  var isOperational: Bool { self == .health || self == .metrics || self == .openAPI }
+
   var allowHeader: StaticString { self == .addEvent ? "POST" : "GET, HEAD" }
 
   /// The route a path belongs to, with its `:id` segment (still encoded).

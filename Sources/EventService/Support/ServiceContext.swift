@@ -12,6 +12,10 @@ final class ServiceContext {
   let breaker: BreakerGuard
   /// Idempotency keys of /addEvent; nil when `IDEMPOTENCY_MAX_KEYS` is 0.
   var idempotency: IdempotencyStore?
+  /// `MAX_BUFFERED_BYTES`: what requests hold here, and (`replyBytes`) the
+  /// replies the HTTP server has not yet written.
+  var budget: MemoryBudget
+  var replyBytes: () -> Int = { 0 }
 
   init(
     loop: EventLoop, config: ServiceConfig, upstreamAddress: UpstreamAddress, logger: Logger,
@@ -29,6 +33,7 @@ final class ServiceContext {
       coalesce: config.coalesceGets,
       metrics: metrics)
     breaker = BreakerGuard(settings: config.breaker, loop: loop, logger: logger, metrics: metrics)
+    budget = MemoryBudget(limit: config.maxBufferedBytes)
     idempotency =
       config.idempotencyMaxKeys > 0
       ? IdempotencyStore(ttlMs: config.idempotencyTTLMs, capacity: config.idempotencyMaxKeys) : nil
