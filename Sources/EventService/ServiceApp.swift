@@ -37,12 +37,15 @@ public final class ServiceApp {
       maxBodyBytes: maxBody, maxHeadersBytes: 16 << 10,
       headerTimeoutMs: config.clientHeaderTimeoutMs, bodyTimeoutMs: config.clientBodyTimeoutMs,
       idleTimeoutMs: 20_000
-    ) { status, announced in
+    ) { refusal in
       let error: ServiceError =
-        status == 413 ? .payloadTooLarge(size: announced ?? 0, limit: maxBody) : .requestTimeout
+        switch refusal {
+        case .timeout: .requestTimeout
+        case .tooLarge(let announced): .payloadTooLarge(size: announced, limit: maxBody)
+        case .badFraming(let problem): .badRequest(problem)
+        }
       return HTTPServerLimits.closingReply(
-        status: status, reason: status == 413 ? "Payload Too Large" : "Request Timeout",
-        json: error.body)
+        status: refusal.status, reason: refusal.reason, json: error.body)
     }
     // The server's handler holds the app: both live while the server is
     // registered with the loop, and `close()` breaks the cycle.
@@ -81,10 +84,6 @@ public final class ServiceApp {
     let exchange = Exchange(
       request: request, id: requestIDs.id(from: request.header("X-Request-Id")), trace: trace,
       route: match?.0, context: context)
-    if let problem = request.framingProblem {
-      exchange.fail(.badRequest(problem))
-      return
-    }
     // Shed at once while the memory budget is spent; probes always answer.
     if let route = match?.0, !route.isOperational,
       !context.budget.admitsNew(elsewhere: server.replyBytesInFlight)

@@ -14,16 +14,14 @@ public struct HTTPServerLimits: Sendable {
   public var bodyTimeoutMs: Int64
   /// The idle timeout between keep-alive requests and while writing a reply.
   public var idleTimeoutMs: Int64
-  /// The body of an answer the server gives before a request reaches the
-  /// handler: 408 at a deadline, 413 for an announced body over the limit
-  /// (with the announced length).
-  public var earlyReply: @Sendable (_ status: Int, _ announcedLength: Int?) -> [UInt8]
+  /// The whole answer (`closingReply`) the server gives a request it
+  /// refuses before the handler sees it.
+  public var earlyReply: @Sendable (EarlyRefusal) -> [UInt8]
 
   public init(
     maxBodyBytes: Int = 1 << 20, maxHeadersBytes: Int = 16 << 10, headerTimeoutMs: Int64 = 10_000,
     bodyTimeoutMs: Int64 = 10_000, idleTimeoutMs: Int64 = 20_000,
-    earlyReply: @escaping @Sendable (_ status: Int, _ announcedLength: Int?) -> [UInt8] =
-      HTTPServerLimits.plainReply
+    earlyReply: @escaping @Sendable (EarlyRefusal) -> [UInt8] = HTTPServerLimits.plainReply
   ) {
     self.maxBodyBytes = maxBodyBytes
     self.maxHeadersBytes = maxHeadersBytes
@@ -40,13 +38,36 @@ public struct HTTPServerLimits: Sendable {
         .utf8) + body
   }
 
-  public static let plainReply: @Sendable (Int, Int?) -> [UInt8] = { status, _ in
-    status == 413
-      ? closingReply(
-        status: 413, reason: "Payload Too Large",
-        json: Array(#"{"error":"payload_too_large"}"#.utf8))
-      : closingReply(
-        status: 408, reason: "Request Timeout", json: Array(#"{"error":"request_timeout"}"#.utf8))
+  public static let plainReply: @Sendable (EarlyRefusal) -> [UInt8] = { refusal in
+    closingReply(
+      status: refusal.status, reason: refusal.reason,
+      json: Array(#"{"error":"\#(refusal.status)"}"#.utf8))
+  }
+}
+
+/// Why the server refuses a request before its handler sees it.
+public enum EarlyRefusal: Sendable, Equatable {
+  /// Its headers or body did not arrive in time (408).
+  case timeout
+  /// Its `Content-Length` is over the body limit (413).
+  case tooLarge(announced: Int)
+  /// Its framing is one RFC 9112 forbids (400).
+  case badFraming(String)
+
+  public var status: Int {
+    switch self {
+    case .timeout: 408
+    case .tooLarge: 413
+    case .badFraming: 400
+    }
+  }
+
+  public var reason: String {
+    switch self {
+    case .timeout: "Request Timeout"
+    case .tooLarge: "Payload Too Large"
+    case .badFraming: "Bad Request"
+    }
   }
 }
 

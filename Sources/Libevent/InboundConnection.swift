@@ -43,12 +43,10 @@ final class InboundConnection {
   var openSlot = -1
   private var phase = Phase.head
   private(set) var deadlineMs: Int64
-  private var atLineStart = false
-  /// The largest `Content-Length` in the current head, and the start of a
-  /// line that may be one (kept across reads).
-  private var announcedLength: Int?
-  private var keepLine = false
-  private var kept: [UInt8] = []
+  private var head = RequestHeadScanner()
+  /// The request being read was chunked, or another arrived behind it
+  /// before it was read: its reply closes the connection.
+  private(set) var closeAfterReply = false
   /// A reply is being written (a close now ends its request), and its size.
   var replying = false
   var replyBytes = 0
@@ -103,9 +101,7 @@ final class InboundConnection {
     if phase == .idle {
       phase = .head
       deadlineMs = now + headerTimeoutMs
-      atLineStart = false
-      keepLine = false
-      announcedLength = nil
+      head.reset()
     }
     if phase == .head { scanHead(buffer, added: count, now: now) }
   }
@@ -114,6 +110,10 @@ final class InboundConnection {
   func requestRead() {
     phase = .idle
     listen(true)
+    closeAfterReply = head.framing.chunked
+    // Bytes of another request already here arrived unseen (pipelined):
+    // answer this one and close rather than let libevent frame them.
+    if evbuffer_get_length(bufferevent_get_input(bev)) > 0 { closeAfterReply = true }
   }
 
   private func adopt() {
@@ -128,14 +128,7 @@ final class InboundConnection {
 
   // MARK: - The head, read as it arrives
 
-  private static let lf = UInt8(ascii: "\n")
-  private static let cr = UInt8(ascii: "\r")
-  private static let contentLength = Array("content-length:".utf8)
-  /// Enough of a line for `Content-Length:` and 18 digits with spaces.
-  private static let keptBytes = 48
-
-  /// Looks through the bytes just added for the blank line that ends the
-  /// head, noting `Content-Length` on the way.
+  /// Looks through the bytes just added for the end of the head.
   private func scanHead(_ buffer: OpaquePointer, added: Int, now: Int64) {
     var position = evbuffer_ptr()
     evbuffer_ptr_set(buffer, &position, evbuffer_get_length(buffer) - added, EVBUFFER_PTR_SET)
@@ -154,75 +147,25 @@ final class InboundConnection {
   }
 
   private func scan(_ pieces: UnsafeMutableBufferPointer<iovec>, now: Int64) {
-    for piece in pieces where phase == .head {
+    for piece in pieces {
       guard let base = piece.iov_base?.assumingMemoryBound(to: UInt8.self) else { continue }
-      scan(UnsafeBufferPointer(start: base, count: piece.iov_len), now: now)
+      if head.feed(UnsafeBufferPointer(start: base, count: piece.iov_len)) {
+        headEnded(now: now)
+        return
+      }
     }
   }
 
-  /// Line by line (`memchr` finds each end): a line with nothing but CRs
-  /// ends the head, as for libevent, which also takes a bare LF as a line end.
-  private func scan(_ bytes: UnsafeBufferPointer<UInt8>, now: Int64) {
-    guard let base = bytes.baseAddress else { return }
-    // Locals: each access to a stored property is an exclusivity check.
-    var atLineStart = self.atLineStart
-    var keepLine = self.keepLine
-    defer {
-      self.atLineStart = atLineStart
-      self.keepLine = keepLine
-    }
-    var index = 0
-    while index < bytes.count {
-      if atLineStart {
-        let byte = bytes[index]
-        if byte == Self.lf {
-          headEnded(now: now)
-          return
-        }
-        if byte == Self.cr {
-          index += 1
-          continue
-        }
-        atLineStart = false
-        keepLine = byte | 0x20 == UInt8(ascii: "c")
-        if keepLine { kept.removeAll(keepingCapacity: true) }
-      }
-      let end = memchr(base + index, Int32(Self.lf), bytes.count - index)
-      let lineEnd = end.map { UnsafeRawPointer($0) - UnsafeRawPointer(base) } ?? bytes.count
-      if keepLine && kept.count < Self.keptBytes {
-        kept.append(contentsOf: bytes[index..<min(lineEnd, index + Self.keptBytes - kept.count)])
-      }
-      guard end != nil else { return }
-      if keepLine {
-        noteContentLength()
-        keepLine = false
-      }
-      index = lineEnd + 1
-      atLineStart = true
-    }
-  }
-
-  /// The line kept whole, if it is `Content-Length`: its value.
-  private func noteContentLength() {
-    let name = Self.contentLength.count
-    guard kept.count > name else { return }
-    for (byte, wanted) in zip(kept, Self.contentLength) where byte | 0x20 != wanted { return }
-    var value = 0
-    var digits = 0
-    for byte in kept[name...] where byte != Self.cr && byte != 32 && byte != 9 {
-      // Not plain digits: `RequestFraming` refuses it once libevent has read it.
-      guard byte >= 48 && byte <= 57, digits < 18 else { return }
-      value = value * 10 + Int(byte - 48)
-      digits += 1
-    }
-    if digits > 0 { announcedLength = max(announcedLength ?? 0, value) }
-  }
-
+  /// Refused here, before libevent reads the head, a request never reaches
+  /// it: not a byte of an oversized body is buffered, and a smuggled
+  /// request is never framed.
   private func headEnded(now: Int64) {
-    if let announcedLength, announcedLength > maxBodyBytes {
-      // Refused before libevent reads the head: it never sees the request,
-      // and not a byte of the body is buffered.
-      refuse(status: 413, announcedLength)
+    if let problem = head.framing.problem {
+      refuse(.badFraming(problem))
+      return
+    }
+    if let length = head.framing.contentLength, length > maxBodyBytes {
+      refuse(.tooLarge(announced: length))
       return
     }
     phase = .body
@@ -236,7 +179,7 @@ final class InboundConnection {
   func expired() {
     switch phase {
     case .idle: break
-    case .head, .body: refuse(status: 408, nil)
+    case .head, .body: refuse(.timeout)
     case .discarding:
       phase = .idle
       shutdown(fd, Int32(SHUT_RD))
@@ -253,11 +196,11 @@ final class InboundConnection {
   /// throws away whatever the client still sends until it closes or the
   /// linger ends; then libevent reads end of stream and frees the
   /// connection without an answer of its own.
-  private func refuse(status: Int, _ announced: Int?) {
+  private func refuse(_ refusal: EarlyRefusal) {
     let input = bufferevent_get_input(bev)
     evbuffer_drain(input, evbuffer_get_length(input))
     if evbuffer_get_length(bufferevent_get_output(bev)) == 0 {
-      let reply = server.limits.earlyReply(status, announced)
+      let reply = server.limits.earlyReply(refusal)
       _ = reply.withUnsafeBytes {
         send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
       }

@@ -15,13 +15,10 @@ public final class ServerRequest {
   public let path: String
   public let query: String?
 
-  /// Why the request's framing breaks RFC 9112 (`RequestFraming`), if it
-  /// does: answer it 400. Its reply closes the connection either way.
-  public let framingProblem: String?
-
   /// The reply must close the connection: the request declared a body that
-  /// libevent left unread (see `HTTPServer.leavesBodyUnread`), its framing
-  /// is broken, or its body was chunked.
+  /// libevent left unread (see `HTTPServer.leavesBodyUnread`), its body was
+  /// chunked, or another request arrived behind it unseen
+  /// (`InboundConnection.closeAfterReply`).
   private let closesConnection: Bool
   private var isWatched = false
   /// The connection it arrived on (nil only if libevent had already lost it).
@@ -32,10 +29,8 @@ public final class ServerRequest {
     self.server = server
     self.connection = connection
     self.method = method
-    let framing = RequestFraming.check(raw)
-    framingProblem = framing.problem
     closesConnection =
-      framing.problem != nil || framing.chunked || HTTPServer.leavesBodyUnread(raw, method: method)
+      connection?.closeAfterReply == true || HTTPServer.leavesBodyUnread(raw, method: method)
     let uri = evhttp_request_get_evhttp_uri(raw)
     path = uri.flatMap { evhttp_uri_get_path($0) }.map { String(cString: $0) } ?? "/"
     query = uri.flatMap { evhttp_uri_get_query($0) }.map { String(cString: $0) }

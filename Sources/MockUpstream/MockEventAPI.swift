@@ -37,10 +37,6 @@ public final class MockEventAPI {
   }
 
   private func handle(_ request: ServerRequest) {
-    if request.framingProblem != nil {
-      reply(request, 400, Array(#"{"error":"bad request framing"}"#.utf8))
-      return
-    }
     let segments = request.path.split(separator: "/", omittingEmptySubsequences: false)
     let name = segments.count > 1 ? String(segments[1]) : ""
     let parameter = segments.count == 3 ? String(segments[2]).percentDecoded : nil

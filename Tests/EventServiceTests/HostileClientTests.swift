@@ -43,13 +43,20 @@ struct HostileClientTests {
   static let chunkedEvent = String(event.utf8.count, radix: 16) + "\r\n\(event)\r\n0\r\n\r\n"
 
   /// Finding 5: each of these was accepted (two `Content-Length`s ran the
-  /// rest of the body as a request: `404 no route for OTHER /SMUGGLED`).
-  /// Now each is answered 400 `bad_request` and the connection closed, so
-  /// the smuggled request is never read.
+  /// rest of the body as a request: `404 no route for OTHER /SMUGGLED`) or
+  /// refused by libevent with its own HTML page. Now each is answered 400
+  /// `bad_request` from its raw head, before libevent parses it, and the
+  /// connection closed, so the smuggled request is never read.
   @Test(arguments: [
     post("Content-Length: \(event.utf8.count)\r\nContent-Length: \(event.utf8.count + 36)"),
     post("Content-Length : \(event.utf8.count)"),
     post("Content-Length: +\(event.utf8.count)"),
+    post("Content-Length: 0x1d"),
+    post(
+      "Content-Length: \(chunkedEvent.utf8.count)\r\nTransfer-Encoding: chunked", body: chunkedEvent
+    ),
+    post("Transfer-Encoding: gzip, chunked"),
+    post("Content-Length: \(event.utf8.count)\r\nX-Folded: a\r\n b"),
   ])
   func smugglingFramingIsRefused(request: String) throws {
     let service = try Self.service()
@@ -57,25 +64,6 @@ struct HostileClientTests {
     let answer = try Self.exchange(request, port: service.port)
     #expect(answer.hasPrefix("HTTP/1.1 400 "), "\(answer)")
     #expect(answer.contains(#""error":"bad_request""#))
-    #expect(answer.components(separatedBy: "HTTP/1.1 ").count == 2, "one answer only: \(answer)")
-    #expect(answer.contains("Connection: close"))
-  }
-
-  /// A `Transfer-Encoding` other than a lone `chunked`, or one together with
-  /// `Content-Length`, is refused by libevent itself before the service sees
-  /// the request (with its own HTML page): still one answer, and the
-  /// connection closed.
-  @Test(arguments: [
-    post("Transfer-Encoding: gzip, chunked"),
-    post(
-      "Content-Length: \(chunkedEvent.utf8.count)\r\nTransfer-Encoding: chunked", body: chunkedEvent
-    ),
-  ])
-  func otherTransferEncodingsAreRefusedByLibevent(request: String) throws {
-    let service = try Self.service()
-    defer { service.process.terminate() }
-    let answer = try Self.exchange(request, port: service.port)
-    #expect(answer.hasPrefix("HTTP/1.1 4"), "\(answer)")
     #expect(answer.components(separatedBy: "HTTP/1.1 ").count == 2, "one answer only: \(answer)")
     #expect(answer.contains("Connection: close"))
   }
