@@ -101,7 +101,6 @@ public final class HTTPServer: LoopRegistration {
   /// Bytes of replies handed to libevent and not yet written to their
   /// clients' sockets (a slow reader's reply waits here).
   public private(set) var replyBytesInFlight = 0
-  private static let defaultContentType: StaticString = "application/json; charset=utf-8"
   private var date = HTTPDate()
   public private(set) var isDraining = false
   private var onDrained: (() -> Void)?
@@ -132,9 +131,9 @@ public final class HTTPServer: LoopRegistration {
       { base, arg in
         Unmanaged<HTTPServer>.fromOpaque(arg!).takeUnretainedValue().connections.make(base: base)
       }, Unmanaged.passUnretained(self).toOpaque())
-    // libevent keeps this pointer (it does not copy the string), so it must
-    // outlive the server: a static string's storage lives as long as the binary.
-    evhttp_set_default_content_type(http, Self.defaultContentType.cString)
+    // No default: every reply names its own `Content-Type` (`ReplyHead`),
+    // and evhttp's error pages set theirs.
+    evhttp_set_default_content_type(http, nil)
     guard let bound = evhttp_bind_socket_with_handle(http, host, UInt16(clamping: port)) else {
       evhttp_free(http)
       self.http = nil
@@ -237,8 +236,8 @@ public final class HTTPServer: LoopRegistration {
 
   /// `body` nil: a reply without one (HEAD), and without `Content-Length`.
   func send(
-    _ raw: OpaquePointer, on connection: InboundConnection?, status: Int, body: [UInt8]?,
-    closeConnection: Bool = false
+    _ raw: OpaquePointer, on connection: InboundConnection?, head: ReplyHead, status: Int,
+    body: [UInt8]?, closeConnection: Bool = false
   ) {
     guard !isClosed else { return }
     let headers = evhttp_request_get_output_headers(raw)
@@ -258,14 +257,14 @@ public final class HTTPServer: LoopRegistration {
     // it a drain would wait forever (docs/libevent-boundary.md).
     guard let connection else {
       // libevent already lost the connection: it frees the request at once.
-      evhttp_send_reply(raw, Int32(status), nil, replyBuffer)
+      head.withReason(for: status) { evhttp_send_reply(raw, Int32(status), $0, replyBuffer) }
       completed()
       return
     }
     connection.replying = true
     connection.replyBytes = body?.count ?? 0
     replyBytesInFlight += connection.replyBytes
-    evhttp_send_reply(raw, Int32(status), nil, replyBuffer)
+    head.withReason(for: status) { evhttp_send_reply(raw, Int32(status), $0, replyBuffer) }
   }
 
   /// libevent reads no body for HEAD, TRACE or a method it does not know.
