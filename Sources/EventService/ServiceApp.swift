@@ -53,7 +53,7 @@ public final class ServiceApp {
       [self] request in
       self.handle(request)
     }
-    context.replyBytes = { [weak self] in self?.server.replyBytesInFlight ?? 0 }
+    context.server = server
     residentAfterRelease = ProcessLimits.residentBytes() ?? 0
     memoryCheck = loop.schedule(afterMs: Self.memoryCheckMs) { [weak self] in self?.checkMemory() }
     var lastWarningMs: Int64?

@@ -68,10 +68,10 @@ final class InboundConnection {
   /// Watches for a hang-up while a request is served (`ServerRequest.onClientGone`).
   private var hangup: DisconnectWatch?
 
-  func watchForHangup(_ onGone: @escaping () -> Void) {
+  func watchForHangup(of request: ServerRequest) {
     guard fd >= 0 else { return }
     if hangup == nil { hangup = DisconnectWatch(loop: server.loop, fd: fd) }
-    hangup?.start(onGone)
+    hangup?.start(for: request)
   }
 
   func stopWatchingHangup() { hangup?.stop() }

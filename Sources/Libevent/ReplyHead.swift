@@ -15,14 +15,20 @@ struct ReplyHead {
   private var lines: [UInt8] = []
 
   mutating func add(_ name: StaticString, _ value: UnsafeBufferPointer<UInt8>) {
-    name.withUTF8Buffer { add($0, value) }
+    // A literal name needs no check.
+    name.withUTF8Buffer { append($0, value) }
   }
 
   mutating func add(_ name: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>) {
-    // A name or value that could end the line is never written.
-    guard !name.contains(where: Self.endsLine), !value.contains(where: Self.endsLine) else {
-      return
-    }
+    guard Self.isSafe(name) else { return }
+    append(name, value)
+  }
+
+  private mutating func append(
+    _ name: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>
+  ) {
+    // A value that could end the line is never written.
+    guard Self.isSafe(value) else { return }
     if lines.isEmpty { lines.reserveCapacity(160) }
     lines.append(13)
     lines.append(10)
@@ -32,7 +38,12 @@ struct ReplyHead {
     lines.append(contentsOf: value)
   }
 
-  private static func endsLine(_ byte: UInt8) -> Bool { byte == 13 || byte == 10 || byte == 0 }
+  /// No CR, LF or NUL (`memchr` each: a loop over the bytes costs more).
+  private static func isSafe(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard let base = bytes.baseAddress, !bytes.isEmpty else { return true }
+    return memchr(base, 13, bytes.count) == nil && memchr(base, 10, bytes.count) == nil
+      && memchr(base, 0, bytes.count) == nil
+  }
 
   /// The reason phrase for `status` with the headers after it, as the C
   /// string evhttp expects.

@@ -20,7 +20,7 @@ public final class ServerRequest {
   /// chunked, or another request arrived behind it unseen
   /// (`InboundConnection.closeAfterReply`).
   private let closesConnection: Bool
-  private var isWatched = false
+  private var goneObserver: (any ClientGoneObserver)?
   private var head = ReplyHead()
   /// The connection it arrived on (nil only if libevent had already lost it).
   private let connection: InboundConnection?
@@ -104,20 +104,21 @@ public final class ServerRequest {
     }
   }
 
-  /// Calls `onGone` if the client hangs up before the request is answered;
-  /// the request is then dropped (no reply can reach anyone). Worth its
-  /// cost (a socket watch per request) only where work can be stopped.
-  public func onClientGone(_ onGone: @escaping () -> Void) {
+  /// Tells `observer` if the client hangs up before the request is
+  /// answered; the request is then dropped (no reply can reach anyone).
+  /// Worth its cost (a socket watch) only where work can be stopped. The
+  /// observer is held until the request is answered or dropped.
+  public func onClientGone(notify observer: any ClientGoneObserver) {
     guard raw != nil, !server.isClosed, let connection else { return }
-    isWatched = true
-    // Unowned: answering or dropping the request (its `deinit` answers it)
-    // stops the watch first, so this never runs after the request is gone.
-    // A weak reference would cost a side table per request.
-    connection.watchForHangup { [unowned(unsafe) self] in
-      isWatched = false
-      drop()
-      onGone()
-    }
+    goneObserver = observer
+    connection.watchForHangup(of: self)
+  }
+
+  func clientLeft() {
+    let observer = goneObserver
+    goneObserver = nil
+    drop()
+    observer?.clientGone()
   }
 
   /// Sends the one reply with the headers added so far. HEAD replies carry
@@ -126,8 +127,8 @@ public final class ServerRequest {
   public func respond(status: Int, body: [UInt8]) {
     guard let raw, !server.isClosed else { return }
     self.raw = nil
-    if isWatched {
-      isWatched = false
+    if goneObserver != nil {
+      goneObserver = nil
       connection?.stopWatchingHangup()
     }
     server.send(
@@ -152,8 +153,8 @@ public final class ServerRequest {
   public func drop() {
     guard let raw, !server.isClosed else { return }
     self.raw = nil
-    if isWatched {
-      isWatched = false
+    if goneObserver != nil {
+      goneObserver = nil
       connection?.stopWatchingHangup()
     }
     server.drop(raw)
@@ -185,4 +186,9 @@ func withDecimalCString(_ value: Int, _ body: (UnsafePointer<CChar>) -> Void) {
     }
     body(buffer.baseAddress! + start)
   }
+}
+
+/// Told when a request's client hangs up before it is answered.
+public protocol ClientGoneObserver: AnyObject {
+  func clientGone()
 }

@@ -5,7 +5,7 @@ import MiniJSON
 /// Each distinct event id is fetched once and every fetch is in flight at the
 /// same time, so the answer takes one event delay however many events there
 /// are. At the first fetch that fails for good, the rest are cancelled.
-final class EventsByUserHandler {
+final class EventsByUserHandler: CancellableWork {
   private let exchange: Exchange
   private let context: ServiceContext
   /// The user's event ids, each once, in first-seen order; `order` holds a
@@ -64,9 +64,8 @@ final class EventsByUserHandler {
         exchange.fail(.readFailed(failure, "for the user"))
       }
     }
-    // Held until the request is answered (the watch then ends): a weak
-    // reference would cost a side table per request.
-    exchange.cancelOnClientGone { [self] in cancelAll() }
+    // Held by the exchange until the request is answered.
+    exchange.cancelOnClientGone(self)
   }
 
   private func fetchAll(_ ids: [String]) {
@@ -129,6 +128,9 @@ final class EventsByUserHandler {
     exchange.fail(error)
   }
 
+  /// The client left: every fetch still in flight stops.
+  func cancel() { cancelAll() }
+
   /// Cancels every fetch still in flight (a coalesced one others wait for
   /// goes on for them).
   private func cancelAll() {
@@ -150,7 +152,9 @@ final class EventsByUserHandler {
     // Counted before anything is built: one event repeated ten thousand
     // times makes a reply far larger than the bodies fetched.
     var size = 1
-    for slot in order { size += (bodies[slot]?.count ?? -1) + 1 }
+    bodies.withUnsafeBufferPointer { bodies in
+      for slot in order { size += (bodies[slot]?.count ?? -1) + 1 }
+    }
     size = max(2, size)
     guard size <= context.config.maxUpstreamBodyBytes else {
       exchange.fail(.upstreamTooLarge(Self.tooLarge(context.config.maxUpstreamBodyBytes)))

@@ -5,7 +5,7 @@ import MiniJSON
 /// One request as the service handles it: the inbound request, its request
 /// id, its timing, and the one way to answer it (which also logs the request
 /// line and records its metrics).
-final class Exchange {
+final class Exchange: ClientGoneObserver {
   let request: ServerRequest
   let id: String
   let trace: TraceContext
@@ -17,6 +17,8 @@ final class Exchange {
   /// Bytes this request holds against the memory budget, given back when
   /// it is answered or abandoned.
   private var heldBytes = 0
+  /// What `cancelOnClientGone` stops; held until the request is answered.
+  private var work: (any CancellableWork)?
 
   init(
     request: ServerRequest, id: String, trace: TraceContext, route: RouteID?,
@@ -50,7 +52,7 @@ final class Exchange {
   /// Holds `bytes` (a body kept for the reply) against the memory budget;
   /// false, with nothing held, when they do not fit.
   func hold(_ bytes: Int) -> Bool {
-    guard context.budget.take(bytes, elsewhere: context.replyBytes()) else { return false }
+    guard context.budget.take(bytes, elsewhere: context.replyBytes) else { return false }
     heldBytes += bytes
     return true
   }
@@ -65,7 +67,7 @@ final class Exchange {
     releaseHeld()
     // The reply is the server's to hold until written: it must fit too.
     if route?.isOperational != true {
-      let elsewhere = context.replyBytes()
+      let elsewhere = context.replyBytes
       context.budget.observe(elsewhere: elsewhere)
       if status < 300 && !context.budget.fits(body.count, elsewhere: elsewhere) {
         fail(.overloaded)
@@ -75,21 +77,26 @@ final class Exchange {
     request.addHeader("Content-Type", contentType)
     request.addHeader("X-Request-Id", id)
     request.respond(status: status, body: body)
+    work = nil
     record(status)
   }
 
   /// Stops the request's upstream work if its client hangs up before the
   /// answer; the request is logged and counted with status 499 (nginx's
   /// "client closed request").
-  func cancelOnClientGone(_ cancel: @escaping () -> Void) {
-    request.onClientGone { [self] in
-      cancel()
-      releaseHeld()
-      record(Self.clientClosedRequest)
-    }
+  func cancelOnClientGone(_ work: any CancellableWork) {
+    self.work = work
+    request.onClientGone(notify: self)
   }
 
   static let clientClosedRequest = 499
+
+  func clientGone() {
+    work?.cancel()
+    work = nil
+    releaseHeld()
+    record(Self.clientClosedRequest)
+  }
 
   /// The request's metrics and its log line.
   private func record(_ status: Int) {
@@ -111,3 +118,10 @@ final class Exchange {
     return "\(tenths / 10).\(tenths % 10)"
   }
 }
+
+/// Upstream work a request started, which stops if its client leaves.
+protocol CancellableWork: AnyObject {
+  func cancel()
+}
+
+extension UpstreamHandle: CancellableWork {}

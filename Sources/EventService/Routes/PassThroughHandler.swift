@@ -14,6 +14,6 @@ enum PassThroughHandler {
       route == .getUsers
       ? context.upstream.getUsers(for: exchange.caller, completion)
       : context.upstream.getEvents(for: exchange.caller, completion)
-    exchange.cancelOnClientGone { fetch.cancel() }
+    exchange.cancelOnClientGone(fetch)
   }
 }

@@ -15,7 +15,9 @@ final class ServiceContext {
   /// `MAX_BUFFERED_BYTES`: what requests hold here, and (`replyBytes`) the
   /// replies the HTTP server has not yet written.
   var budget: MemoryBudget
-  var replyBytes: () -> Int = { 0 }
+  /// Set once the server exists; it outlives the context's use.
+  unowned(unsafe) var server: HTTPServer?
+  var replyBytes: Int { server?.replyBytesInFlight ?? 0 }
 
   init(
     loop: EventLoop, config: ServiceConfig, upstreamAddress: UpstreamAddress, logger: Logger,
