@@ -10,22 +10,22 @@ public final class ServiceApp {
   private var traceIDs = TraceIDGenerator()
   private var drainDeadline: LoopTimer?
   private var isShuttingDown = false
-  private var memoryCheck: LoopTimer?
-  private var residentAfterRelease = 0
+  private let memory: MemoryRelease
 
   /// Called after a burst, once the bytes it held are given back: the
   /// allocator's chance to return memory to the system (event-service sets
   /// mimalloc's `mi_collect`; by default nothing).
-  public var releaseMemory: () -> Void = {}
-  /// How often the burst check runs, and how much growth counts as one.
-  static let memoryCheckMs: Int64 = 5_000
-  static let burstBytes = 16 << 20
+  public var releaseMemory: () -> Void {
+    get { memory.release }
+    set { memory.release = newValue }
+  }
 
   public init(loop: EventLoop, config: ServiceConfig, logger: Logger) throws {
     let upstreamAddress = config.apiBase
     context = ServiceContext(
       loop: loop, config: config, upstreamAddress: upstreamAddress, logger: logger,
       metrics: ServiceMetrics())
+    memory = MemoryRelease(context: context)
     var random = SystemRandomNumberGenerator()
     requestIDs = RequestIDSource(using: &random)
     // MAX_BODY_BYTES is libevent's limit too: nothing more is ever
@@ -54,8 +54,6 @@ public final class ServiceApp {
       self.handle(request)
     }
     context.server = server
-    residentAfterRelease = ProcessLimits.residentBytes() ?? 0
-    memoryCheck = loop.schedule(afterMs: Self.memoryCheckMs) { [weak self] in self?.checkMemory() }
     var lastWarningMs: Int64?
     server.onAcceptPaused = { [context] error in
       // At most one line a second while descriptors stay exhausted.
@@ -94,18 +92,6 @@ public final class ServiceApp {
     Router(context: context).route(exchange, match: match)
   }
 
-  /// After a burst (resident memory well above where the last release left
-  /// it) and once the burst's bytes are given back, release memory.
-  private func checkMemory() {
-    let resident = ProcessLimits.residentBytes() ?? 0
-    let held = context.budget.held + server.replyBytesInFlight
-    if resident > residentAfterRelease + Self.burstBytes && held < Self.burstBytes {
-      releaseMemory()
-      residentAfterRelease = ProcessLimits.residentBytes() ?? resident
-    }
-    memoryCheck?.arm(afterMs: Self.memoryCheckMs)
-  }
-
   /// Graceful stop: refuse new connections, let requests in flight finish
   /// (at most `SHUTDOWN_GRACE_MS`), close upstream connections, then `done`.
   public func shutdown(_ done: @escaping () -> Void) {
@@ -114,10 +100,10 @@ public final class ServiceApp {
     context.logger.info(
       "shutting down", metadata: ["in_flight": .stringConvertible(server.inFlight)])
     var finished = false
-    let finish = { [context] in
+    let finish = { [context, memory] in
       guard !finished else { return }
       finished = true
-      self.memoryCheck?.cancel()
+      memory.stop()
       context.breaker.stop()
       context.upstream.shutdown()
       context.logger.info("stopped")

@@ -284,7 +284,10 @@ public final class HTTPServer: LoopRegistration {
     guard !isClosed else { return }
     pendingDrops.append(raw)
     if dropTimer == nil {
-      dropTimer = LoopTimer(loop: loop) { [weak self] in self?.closeDropped() }
+      // Unowned, not weak: `close()` cancels the timer, and a weak reference
+      // would give the server a side table, making every retain of it (a
+      // few a request) the slow kind.
+      dropTimer = LoopTimer(loop: loop) { [unowned self] in closeDropped() }
     }
     dropTimer?.arm(afterMs: 0)
   }
@@ -331,8 +334,9 @@ public final class HTTPServer: LoopRegistration {
     evconnlistener_disable(listener)
     if acceptRetryTimer?.isArmed != true { onAcceptPaused?(error) }
     if acceptRetryTimer == nil {
-      acceptRetryTimer = LoopTimer(loop: loop) { [weak self] in
-        if let bound = self?.bound {
+      // Unowned for the same reason as `dropTimer`.
+      acceptRetryTimer = LoopTimer(loop: loop) { [unowned self] in
+        if let bound {
           evconnlistener_enable(evhttp_bound_socket_get_listener(bound))
         }
       }

@@ -10,8 +10,6 @@ public struct MemoryBudget: Sendable {
   public let limit: Int
   /// Bytes taken here and not yet given back.
   public private(set) var held = 0
-  /// The most held at once (with `elsewhere`) since `resetPeak()`.
-  public private(set) var peak = 0
 
   public init(limit: Int) { self.limit = max(0, limit) }
 
@@ -26,14 +24,8 @@ public struct MemoryBudget: Sendable {
   public mutating func take(_ bytes: Int, elsewhere: Int) -> Bool {
     guard fits(bytes, elsewhere: elsewhere) else { return false }
     held += bytes
-    peak = max(peak, held + elsewhere)
     return true
   }
 
   public mutating func give(_ bytes: Int) { held = max(0, held - bytes) }
-
-  /// Notes what is held elsewhere now, for `peak`.
-  public mutating func observe(elsewhere: Int) { peak = max(peak, held + elsewhere) }
-
-  public mutating func resetPeak() { peak = 0 }
 }

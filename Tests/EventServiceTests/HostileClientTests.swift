@@ -225,3 +225,59 @@ extension HostileClientTests {
     #expect(try TestHTTP.send(.get("/health"), port: service.port).status == 200)
   }
 }
+
+/// Finding 2, the client side: replies nobody reads are held within
+/// MAX_BUFFERED_BYTES.
+extension HostileClientTests {
+  /// A connection whose receive buffer is tiny, so a large reply stays in
+  /// the service until read.
+  static func slowReader(port: Int, path: String) throws -> Int32 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var small: Int32 = 4_096
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+      }
+    }
+    guard connected == 0 else { throw TestFailure("connect: errno \(errno)") }
+    try TestHTTP.writeAll(fd, Array("GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+    return fd
+  }
+
+  /// Before: 30 clients that did not read a 60 MB /getUsers held 1.79 GB.
+  /// Now 24 that do not read a 4 MiB one are held to an 8 MiB budget: once
+  /// it is spent, the rest are shed with 503 `overloaded` while /health
+  /// still answers, and resident memory stays far below 24 × 4 MiB.
+  @Test func unreadRepliesAreHeldWithinTheBudget() throws {
+    let users = "[\"" + String(repeating: "u", count: 4 << 20) + "\"]"
+    let upstream = try RawUpstream { _ in [.write(RawUpstream.ok(users))] }
+    defer { upstream.stop() }
+    let service = try RunningService(environment: [
+      "PORT": "0", "LOG_LEVEL": "info", "API_BASE": "http://127.0.0.1:\(upstream.port)",
+      "MOCK": #"{"ENABLED": false}"#, "MAX_BUFFERED_BYTES": "\(8 << 20)",
+      "MAX_UPSTREAM_BODY_BYTES": "\(16 << 20)",
+    ])
+    defer { service.process.terminate() }
+    let idle = service.residentBytes
+    var readers: [Int32] = []
+    defer { readers.forEach { close($0) } }
+    for _ in 0..<24 {
+      readers.append(try Self.slowReader(port: service.port, path: "/getUsers"))
+      usleep(20_000)
+    }
+    var shed = 0
+    for _ in 0..<3 {
+      let response = try TestHTTP.send(.get("/getUsers"), port: service.port)
+      if response.status == 503 && response.errorCode == "overloaded" { shed += 1 }
+    }
+    #expect(shed > 0, "no request was shed")
+    #expect(try TestHTTP.send(.get("/health"), port: service.port).status == 200)
+    let grown = service.peakResidentBytes - idle
+    #expect(grown < 64 << 20, "peak RSS grew by \(grown) bytes")
+  }
+}

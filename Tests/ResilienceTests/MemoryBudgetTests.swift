@@ -41,22 +41,10 @@ struct MemoryBudgetTests {
       .fits(41, elsewhere: 20, false),
     ])
     #expect(budget.held == 40)
-    #expect(budget.peak == 100)
   }
 
   @Test func givingBackNeverGoesBelowZero() {
     let budget = Self.run([.take(10, elsewhere: 0, granted: true), .give(25)])
     #expect(budget.held == 0)
-  }
-
-  @Test func theElsewhereCountMovesThePeak() {
-    var budget = MemoryBudget(limit: 1_000)
-    let taken = budget.take(100, elsewhere: 0)
-    #expect(taken)
-    budget.observe(elsewhere: 700)
-    #expect(budget.peak == 800)
-    budget.resetPeak()
-    budget.observe(elsewhere: 0)
-    #expect(budget.peak == 100)
   }
 }

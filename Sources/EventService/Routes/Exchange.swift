@@ -67,9 +67,7 @@ final class Exchange: ClientGoneObserver {
     releaseHeld()
     // The reply is the server's to hold until written: it must fit too.
     if route?.isOperational != true {
-      let elsewhere = context.replyBytes
-      context.budget.observe(elsewhere: elsewhere)
-      if status < 300 && !context.budget.fits(body.count, elsewhere: elsewhere) {
+      if status < 300 && !context.budget.fits(body.count, elsewhere: context.replyBytes) {
         fail(.overloaded)
         return
       }
