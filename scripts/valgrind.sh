@@ -3,7 +3,10 @@
 # and drives it through the paths that own C contexts: pooled GETs with dropped
 # connections and retries, a 300-event fan-out, the breaker opening, malformed
 # and truncated requests, a client that hangs up, and SIGTERM with a request in
-# flight. Exits non-zero if valgrind reports an error or a definite leak.
+# flight. A second run puts a hostile upstream (scripts/hostile-upstream.py:
+# interim 1xx answers, a body that never ends) and hostile clients (trickled
+# headers, an oversized announced body, smuggling framing, a chunked body) in
+# front of it. Exits non-zero if valgrind reports an error or a definite leak.
 #
 # It runs the release binary (what users run), or the binary given as $1.
 # The binary links mimalloc; memcheck's preloaded malloc and free still come
@@ -21,7 +24,7 @@ else
   BIN=.build-valgrind/event-service
   strip --strip-debug -o "$BIN" "$(swift build -c release --show-bin-path)/event-service"
 fi
-PORT=3400 API_BASE=http://127.0.0.1:3401 MOCK='{"PORT":3401,"EVENT_DELAY_MS":50,"FAIL_DELAY_MS":10,"ERROR_RATE":0.3,"EXTRA_USERS":[{"id":"big","events":300}]}' BACKOFF_MS=300 UPSTREAM_TIMEOUT_MS=300 \
+PORT=3400 API_BASE=http://127.0.0.1:3401 MOCK='{"PORT":3401,"EVENT_DELAY_MS":50,"FAIL_DELAY_MS":10,"ERROR_RATE":0.3,"EXTRA_USERS":[{"id":"big","events":300}]}' BACKOFF_MS=300 UPSTREAM_TIMEOUT_MS=1000 \
   valgrind --suppressions=scripts/valgrind.supp --error-exitcode=9 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite -q $BIN > /tmp/valgrind-service.out 2> /tmp/valgrind-service.err &
 pid=$!
 for i in $(seq 100); do curl -sf localhost:3400/health > /dev/null && break; sleep 0.2; done
@@ -37,4 +40,24 @@ curl -s -o /dev/null localhost:3400/metrics
 kill -TERM $pid; wait $pid; status=$?
 grep -v "^### unhandled" /tmp/valgrind-service.err | head -60
 echo "service exit status under valgrind: $status (0 = clean; 9 = valgrind found errors)"
+
+echo "== hostile peers"
+python3 scripts/hostile-upstream.py 3411 &
+hostile=$!
+PORT=3410 API_BASE=http://127.0.0.1:3411 MOCK='{"ENABLED":false}' MAX_UPSTREAM_BODY_BYTES=1048576 \
+  CLIENT_HEADER_TIMEOUT_MS=500 CLIENT_BODY_TIMEOUT_MS=500 COALESCE_GETS=false \
+  valgrind --suppressions=scripts/valgrind.supp --error-exitcode=9 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite -q $BIN > /tmp/valgrind-hostile.out 2> /tmp/valgrind-hostile.err &
+pid=$!
+for i in $(seq 100); do curl -sf localhost:3410/health > /dev/null && break; sleep 0.2; done
+for i in $(seq 8); do curl -s localhost:3410/getEventsByUserId/u$i; echo; done
+for i in 1 2 3; do curl -s -o /dev/null -w "endless body %{http_code}\n" localhost:3410/getUsers; done
+(printf 'GET /health HTTP/1.1\r\nHost: x\r\n'; sleep 2) | timeout 4 nc -q1 127.0.0.1 3410 | head -1
+printf 'POST /addEvent HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\n\r\n' | timeout 3 nc -q1 127.0.0.1 3410 | head -1
+printf 'POST /addEvent HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 9\r\n\r\nhelloGET / HTTP/1.1\r\n\r\n' | timeout 3 nc -q1 127.0.0.1 3410 | head -1
+printf 'POST /addEvent HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n' | timeout 3 nc -q1 127.0.0.1 3410 | head -1
+kill -TERM $pid; wait $pid; hostile_status=$?
+kill $hostile 2>/dev/null; wait $hostile 2>/dev/null
+grep -v "^### unhandled" /tmp/valgrind-hostile.err | head -60
+echo "hostile-peers service exit status under valgrind: $hostile_status (0 = clean; 9 = valgrind found errors)"
+[ "$status" -eq 0 ] && status=$hostile_status
 exit $status

@@ -64,7 +64,10 @@ struct EventsByUserTests {
     #expect(events.count == 200)
     #expect(events.first?["name"] == .string("Event 1 of big"))
     #expect(events.last?["name"] == .string("Event 200 of big"))
-    #expect(elapsed < 250, "took \(elapsed) ms")
+    // Sequential fetches would take 20 s; concurrent ones about one delay.
+    // The bound is that distinction with room for a loaded machine or a
+    // sanitizer build, not a latency target.
+    #expect(elapsed < 2_000, "took \(elapsed) ms")
     #expect(stack.upstreamRequests["getEventById"] == 202)
   }
 

@@ -221,7 +221,7 @@ extension HostileClientTests {
       _ = send(fd, head + body, head.count + body.count, Int32(MSG_NOSIGNAL))
     }
     let grown = service.peakResidentBytes - idle
-    #expect(grown < 48 << 20, "peak RSS grew by \(grown) bytes")
+    #expect(!RunningService.measuresMemory || grown < 48 << 20, "peak RSS grew by \(grown) bytes")
     #expect(try TestHTTP.send(.get("/health"), port: service.port).status == 200)
   }
 }
@@ -278,6 +278,6 @@ extension HostileClientTests {
     #expect(shed > 0, "no request was shed")
     #expect(try TestHTTP.send(.get("/health"), port: service.port).status == 200)
     let grown = service.peakResidentBytes - idle
-    #expect(grown < 64 << 20, "peak RSS grew by \(grown) bytes")
+    #expect(!RunningService.measuresMemory || grown < 64 << 20, "peak RSS grew by \(grown) bytes")
   }
 }
