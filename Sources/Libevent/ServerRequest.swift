@@ -87,6 +87,19 @@ public final class ServerRequest {
     value.withUTF8Buffer { head.add(name, $0) }
   }
 
+  /// `Content-Type`, which every reply of the service has.
+  public func setContentType(_ value: StaticString) {
+    guard raw != nil, !server.isClosed else { return }
+    head.contentType = value
+  }
+
+  /// `X-Request-Id`, which every reply of the service has. Not written if
+  /// it has CR, LF or NUL in it.
+  public func setRequestID(_ id: String) {
+    guard raw != nil, !server.isClosed else { return }
+    head.requestID = id
+  }
+
   /// A value with CR, LF or NUL in it is not added (it would end the header).
   public func addHeader(_ name: StaticString, _ value: String) {
     guard raw != nil, !server.isClosed else { return }

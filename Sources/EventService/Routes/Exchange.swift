@@ -72,8 +72,8 @@ final class Exchange: ClientGoneObserver {
         return
       }
     }
-    request.addHeader("Content-Type", contentType)
-    request.addHeader("X-Request-Id", id)
+    request.setContentType(contentType)
+    request.setRequestID(id)
     request.respond(status: status, body: body)
     work = nil
     record(status)
