@@ -232,19 +232,7 @@ extension HostileClientTests {
   /// A connection whose receive buffer is tiny, so a large reply stays in
   /// the service until read.
   static func slowReader(port: Int, path: String) throws -> Int32 {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    var small: Int32 = 4_096
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let connected = withUnsafePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-      }
-    }
-    guard connected == 0 else { throw TestFailure("connect: errno \(errno)") }
+    let fd = try TestHTTP.connectSocket(port: port, receiveBuffer: 4_096)
     try TestHTTP.writeAll(fd, Array("GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
     return fd
   }
