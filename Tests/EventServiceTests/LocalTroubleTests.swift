@@ -38,6 +38,10 @@ struct LocalTroubleTests {
     let health = try connection.send(.get("/health"))
     #expect(health.json?["breaker"]?["state"]?.stringValue == "CLOSED")
     #expect(health.json?["breaker"]?["failuresInWindow"] == .number("0"))
+    let metrics = try connection.send(.get("/metrics")).text
+    #expect(
+      metrics.contains(#"route="addEvent",outcome="local_error""#)
+        || metrics.contains(#"outcome="local_error",route="addEvent""#))
   }
 
   private static func openDescriptors(of pid: Int32) -> Int {

@@ -33,7 +33,7 @@ final class ServiceContext {
       retry: config.retry, budget: config.retryBudget,
       hedging: config.hedging,
       coalesce: config.coalesceGets,
-      metrics: metrics)
+      metrics: metrics, logger: logger)
     breaker = BreakerGuard(settings: config.breaker, loop: loop, logger: logger, metrics: metrics)
     budget = MemoryBudget(limit: config.maxBufferedBytes)
     idempotency =

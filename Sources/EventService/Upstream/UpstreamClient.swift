@@ -1,4 +1,5 @@
 import Libevent
+import Logging
 import MiniJSON
 import Resilience
 
@@ -12,6 +13,7 @@ public final class UpstreamClient {
   private let retry: RetryBackoff
   private let coalesce: Bool
   private let metrics: ServiceMetrics
+  private let logger: Logger
   private var random: any RandomNumberGenerator
   private var shared: [String: UpstreamFetch] = [:]
   private var budget: RetryBudget
@@ -29,7 +31,7 @@ public final class UpstreamClient {
     loop: EventLoop, address: UpstreamAddress, maxConnections: Int, timeoutMs: Int64,
     maxBodyBytes: Int = 8 << 20, retry: RetryBackoff, budget: RetryBudget.Settings,
     hedging: HedgeSettings = HedgeSettings(),
-    coalesce: Bool, metrics: ServiceMetrics,
+    coalesce: Bool, metrics: ServiceMetrics, logger: Logger = Logger(label: "upstream"),
     random: any RandomNumberGenerator = SystemRandomNumberGenerator()
   ) {
     self.loop = loop
@@ -43,6 +45,7 @@ public final class UpstreamClient {
       percent: hedging.budgetPercent, windowMs: HedgeSettings.budgetWindowMs)
     self.coalesce = coalesce
     self.metrics = metrics
+    self.logger = logger
     self.random = random
   }
 
@@ -83,9 +86,9 @@ public final class UpstreamClient {
       method: .post, path: "/addEvent",
       headers: [("Content-Type", "application/json")] + caller.headers(span: spans.next()),
       body: body, idempotent: false)
-    return http.send(request) { [metrics] result in
+    return http.send(request) { [self] result in
       let classified = UpstreamResult(result, route: .addEvent)
-      metrics.recordUpstream(route: .addEvent, outcome: classified.outcome)
+      self.record(.addEvent, classified)
       completion(classified)
     }
   }
@@ -132,7 +135,7 @@ public final class UpstreamClient {
     return http.send(request) { [weak self, fetch] result in
       guard let self else { return }
       let classified = UpstreamResult(result, route: route)
-      self.metrics.recordUpstream(route: route, outcome: classified.outcome)
+      self.record(route, classified)
       done(fetch, classified)
     }
   }
@@ -194,6 +197,18 @@ public final class UpstreamClient {
         fetch.hedgeCall = nil
         self?.attemptEnded(fetch, route: .getEventById, classified, hedge: true)
       }
+    }
+  }
+
+  /// Counts an attempt's outcome; local trouble is logged too, named as
+  /// such (it is not the upstream's).
+  private func record(_ route: UpstreamRoute, _ classified: UpstreamResult) {
+    let outcome = classified.outcome
+    metrics.recordUpstream(route: route, outcome: outcome)
+    if outcome == .localError {
+      logger.warning(
+        "upstream connection not opened: out of file descriptors or memory here",
+        metadata: ["cause": "local_error", "route": .string(route.rawValue)])
     }
   }
 
