@@ -13,7 +13,7 @@
 # first, so every allocation is tracked (the heap summary counts them all).
 set -u
 cd "$(dirname "$0")/.."
-./scripts/ensure-deps.sh valgrind netcat-openbsd curl
+./scripts/ensure-deps.sh valgrind netcat-openbsd curl python3
 if [ -n "${1:-}" ]; then
   BIN=$1
 else
