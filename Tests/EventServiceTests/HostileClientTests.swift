@@ -213,7 +213,7 @@ extension HostileClientTests {
         + "Content-Length: 1100000\r\n\r\n").utf8)
     let body = [UInt8](repeating: UInt8(ascii: " "), count: 1 << 20)
     var sockets: [Int32] = []
-    defer { sockets.forEach { close($0) } }
+    defer { for fd in sockets { close(fd) } }
     for _ in 0..<300 {
       let fd = try TestHTTP.connectSocket(port: service.port)
       sockets.append(fd)
@@ -253,7 +253,7 @@ extension HostileClientTests {
     defer { service.process.terminate() }
     let idle = service.residentBytes
     var readers: [Int32] = []
-    defer { readers.forEach { close($0) } }
+    defer { for fd in readers { close(fd) } }
     for _ in 0..<24 {
       readers.append(try Self.slowReader(port: service.port, path: "/getUsers"))
       usleep(20_000)

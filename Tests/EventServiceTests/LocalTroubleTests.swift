@@ -21,7 +21,7 @@ struct LocalTroubleTests {
     #expect(try connection.send(.get("/health")).status == 200)
     // Idle connections until the service has no descriptor left.
     var idle: [Int32] = []
-    defer { idle.forEach { close($0) } }
+    defer { for fd in idle { close(fd) } }
     for _ in 0..<80 { idle.append(try TestHTTP.connectSocket(port: service.port)) }
     var accepted = 0
     for _ in 0..<100 where accepted < 50 {
