@@ -43,13 +43,16 @@ public final class HTTPClient {
   /// `maxBodyBytes`: an answer whose body passes it fails as `tooLarge`, and
   /// its connection is closed as soon as the limit is passed.
   public init(
-    loop: EventLoop, host: String, port: Int, maxConnections: Int, timeoutMs: Int64,
+    loop: EventLoop, host: String, port: Int, hostHeader: String? = nil, maxConnections: Int,
+    timeoutMs: Int64,
     maxBodyBytes: Int = 64 << 20
   ) {
     self.loop = loop
     self.host = host
     self.port = port
-    self.hostHeader = (port == 80 ? host : "\(host):\(port)").utf8CString
+    // RFC 9110 §7.2: an IPv6 literal keeps its brackets.
+    let bracketed = host.contains(":") ? "[\(host)]" : host
+    self.hostHeader = (hostHeader ?? (port == 80 ? bracketed : "\(bracketed):\(port)")).utf8CString
     self.timeoutMs = max(1, timeoutMs)
     self.maxBodyBytes = maxBodyBytes
     pool = ConnectionPool(maxConnections: maxConnections)

@@ -60,12 +60,37 @@ struct ConfigTests {
     #expect(try load(#"{"API_BASE": "http://events.internal"}"#).apiBase.port == 80)
   }
 
+  /// API_BASE as users write it (SPEC section 6): a base path, trailing
+  /// slashes ignored, and the `Host` header the upstream gets.
+  @Test(
+    arguments: [
+      ("http://api.example.com/v1", "api.example.com", 80, "/v1", "api.example.com"),
+      (
+        "http://api.example.com:8080/v1/events/", "api.example.com", 8080, "/v1/events",
+        "api.example.com:8080"
+      ),
+      ("http://10.0.0.7/", "10.0.0.7", 80, "", "10.0.0.7"),
+      ("http://[::1]:3001", "::1", 3001, "", "[::1]:3001"),
+      ("http://[2001:db8::1]/base", "2001:db8::1", 80, "/base", "[2001:db8::1]"),
+    ] as [(String, String, Int, String, String)])
+  func apiBaseWithPathsAndHosts(
+    text: String, host: String, port: Int, basePath: String, hostHeader: String
+  ) throws {
+    let address = try load(#"{"API_BASE": "\#(text)"}"#).apiBase
+    #expect(address == UpstreamAddress(host: host, port: port, basePath: basePath))
+    #expect(address.hostHeader == hostHeader)
+  }
+
   @Test(arguments: [
     (#"{"PORT": "abc"}"#, "PORT"), (#"{"PORT": 70000}"#, "PORT"),
     (#"{"BACKOFF_MS": -1}"#, "BACKOFF_MS"),
     (#"{"FAILURE_WINDOW_MS": 1.5}"#, "FAILURE_WINDOW_MS"),
     (#"{"API_BASE": "https://x:1"}"#, "API_BASE"),
-    (#"{"API_BASE": "ftp://x"}"#, "API_BASE"), (#"{"API_BASE": "http://x:1/path"}"#, "API_BASE"),
+    (#"{"API_BASE": "ftp://x"}"#, "API_BASE"), (#"{"API_BASE": "http://u:p@x:1"}"#, "API_BASE"),
+    (#"{"API_BASE": "http://x/v1?a=1"}"#, "API_BASE"),
+    (#"{"API_BASE": "http://x/#top"}"#, "API_BASE"),
+    (#"{"API_BASE": "http://x/v1/../admin"}"#, "API_BASE"),
+    (#"{"API_BASE": "http://[::1"}"#, "API_BASE"),
     (#"{"LOG_LEVEL": "loud"}"#, "LOG_LEVEL"), (#"{"COALESCE_GETS": "yes"}"#, "COALESCE_GETS"),
     (#"{"PROT": 1}"#, "PROT"), (#"{"MOCK": {"ERROR_RATE": 2}}"#, "MOCK.ERROR_RATE"),
     (#"{"MOCK": {"EXTRA_USERS": [{"id": "x"}]}}"#, "MOCK.EXTRA_USERS[0]"),

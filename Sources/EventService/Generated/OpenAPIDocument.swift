@@ -84,13 +84,15 @@ paths:
         in: path
         required: true
         description: |
-          The user's id, URL-decoded: 1 to 64 bytes of `[A-Za-z0-9_.-]`.
-          Anything else answers 400 `invalid_user_id`.
+          The user's id, URL-decoded: 1 to 64 bytes of `[A-Za-z0-9_.-]`,
+          and not `.` or `..` (sent upstream as a path segment, those would
+          be dot-segments). Anything else answers 400 `invalid_user_id`.
         schema:
           type: string
           minLength: 1
           maxLength: 64
-          pattern: "^[A-Za-z0-9_.-]{1,64}$"
+          # Every such string but "." and "..", without a lookahead.
+          pattern: "^([A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}|[.][A-Za-z0-9_-][A-Za-z0-9_.-]{0,62}|[.][.][A-Za-z0-9_.-]{1,62})$"
         examples:
           known: { value: "1", summary: A user of the seed data }
           unknown: { value: "42", summary: No such user (404) }
@@ -299,7 +301,7 @@ components:
         application/json:
           schema: { $ref: "#/components/schemas/Error" }
     InvalidUserID:
-      description: The id is empty, too long, or has other characters (`invalid_user_id`).
+      description: The id is empty, too long, has other characters, or is `.` or `..` (`invalid_user_id`).
       headers:
         X-Request-Id: { $ref: "#/components/headers/XRequestID" }
       content:

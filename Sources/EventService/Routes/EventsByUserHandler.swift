@@ -74,6 +74,14 @@ final class EventsByUserHandler: CancellableWork {
     pending = Array(repeating: nil, count: unique.count)
     launching = true
     for (slot, id) in unique.enumerated() where !exchange.isAnswered {
+      // Never requested: as a path segment it would be no segment or a
+      // dot-segment. Left out like an id the upstream does not know.
+      if id.isEmpty || UserIDValidation.isDotSegment(id) {
+        context.logger.warning(
+          "event id not requested: empty or a dot-segment",
+          metadata: ["request_id": .string(exchange.id), "event_id": .string(id)])
+        continue
+      }
       exchange.upstreamCalls += 1
       pendingCount += 1
       pending[slot] = context.upstream.getEvent(id: id, for: exchange.caller) { [self] result in

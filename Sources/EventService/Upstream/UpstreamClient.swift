@@ -13,6 +13,8 @@ public final class UpstreamClient {
   private let retry: RetryBackoff
   private let coalesce: Bool
   private let metrics: ServiceMetrics
+  /// Each route's path under `API_BASE`'s base path, built once.
+  private let paths: UpstreamPaths
   private let logger: Logger
   private var random: any RandomNumberGenerator
   private var shared: [String: UpstreamFetch] = [:]
@@ -36,7 +38,8 @@ public final class UpstreamClient {
   ) {
     self.loop = loop
     http = HTTPClient(
-      loop: loop, host: address.host, port: address.port, maxConnections: maxConnections,
+      loop: loop, host: address.host, port: address.port, hostHeader: address.hostHeader,
+      maxConnections: maxConnections,
       timeoutMs: timeoutMs, maxBodyBytes: maxBodyBytes)
     self.retry = retry
     self.budget = RetryBudget(settings: budget)
@@ -45,6 +48,7 @@ public final class UpstreamClient {
       percent: hedging.budgetPercent, windowMs: HedgeSettings.budgetWindowMs)
     self.coalesce = coalesce
     self.metrics = metrics
+    paths = UpstreamPaths(basePath: address.basePath)
     self.logger = logger
     self.random = random
   }
@@ -54,25 +58,25 @@ public final class UpstreamClient {
   public func getUsers(for caller: UpstreamCaller, _ completion: @escaping (UpstreamResult) -> Void)
     -> UpstreamHandle
   {
-    get(.getUsers, path: "/getUsers", caller, completion)
+    get(.getUsers, path: paths.getUsers, caller, completion)
   }
 
   public func getEvents(
     for caller: UpstreamCaller, _ completion: @escaping (UpstreamResult) -> Void
   ) -> UpstreamHandle {
-    get(.getEvents, path: "/getEvents", caller, completion)
+    get(.getEvents, path: paths.getEvents, caller, completion)
   }
 
   public func getUser(
     id: String, for caller: UpstreamCaller, _ completion: @escaping (UpstreamResult) -> Void
   ) -> UpstreamHandle {
-    get(.getUserById, path: "/getUserById/" + Self.encodeSegment(id), caller, completion)
+    get(.getUserById, path: paths.getUserById + Self.encodeSegment(id), caller, completion)
   }
 
   public func getEvent(
     id: String, for caller: UpstreamCaller, _ completion: @escaping (UpstreamResult) -> Void
   ) -> UpstreamHandle {
-    get(.getEventById, path: "/getEventById/" + Self.encodeSegment(id), caller, completion)
+    get(.getEventById, path: paths.getEventById + Self.encodeSegment(id), caller, completion)
   }
 
   /// Sends the event once, on a fresh connection (never a keep-alive one the
@@ -83,7 +87,7 @@ public final class UpstreamClient {
     _ completion: @escaping (UpstreamResult) -> Void
   ) -> ClientCall {
     let request = ClientRequest(
-      method: .post, path: "/addEvent",
+      method: .post, path: paths.addEvent,
       headers: [("Content-Type", "application/json")] + caller.headers(span: spans.next()),
       body: body, idempotent: false)
     return http.send(request) { [self] result in
@@ -223,7 +227,10 @@ public final class UpstreamClient {
     if coalesce && shared[fetch.key] === fetch { shared[fetch.key] = nil }
   }
 
-  /// Percent-encodes everything but unreserved characters (RFC 3986).
+  /// Percent-encodes everything but unreserved characters (RFC 3986), so an
+  /// id is always exactly one path segment. `.` and `..` are unreserved and
+  /// would still be dot-segments: callers never pass them (see
+  /// `UserIDValidation`, `EventsByUserHandler`).
   static func encodeSegment(_ text: String) -> String {
     // Ids are nearly always unreserved already: the same string back, with
     // no byte-by-byte rebuild (about 1,700 instructions an id).
@@ -238,5 +245,22 @@ public final class UpstreamClient {
       }
     }
     return out
+  }
+}
+
+/// The upstream routes' paths under a base path (`/v1/getUsers`).
+struct UpstreamPaths {
+  let getUsers: String
+  let getEvents: String
+  let getUserById: String
+  let getEventById: String
+  let addEvent: String
+
+  init(basePath: String) {
+    getUsers = basePath + "/getUsers"
+    getEvents = basePath + "/getEvents"
+    getUserById = basePath + "/getUserById/"
+    getEventById = basePath + "/getEventById/"
+    addEvent = basePath + "/addEvent"
   }
 }

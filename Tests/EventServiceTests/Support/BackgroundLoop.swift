@@ -90,6 +90,7 @@ final class UpstreamHeaderLog: Sendable {
     let path: String
     let traceparent: String?
     let requestID: String?
+    var host: String? = nil
   }
   private let entries = Mutex<[Entry]>([])
 

@@ -58,7 +58,9 @@ struct ServiceStack {
   }
 
   /// Service in front of a scripted upstream; the tally counts requests by "METHOD path".
+  /// `upstreamHost`: the address the scripted upstream listens on (`::1` for IPv6).
   static func withScript(
+    upstreamHost: String = "127.0.0.1",
     _ configure: (inout AssemblyConfig) -> Void = { _ in }, script: @escaping Script
   ) throws -> ServiceStack {
     var config = testConfig()
@@ -68,13 +70,13 @@ struct ServiceStack {
     let tally = Tally()
     let headers = UpstreamHeaderLog()
     let background = try BackgroundLoop { loop in
-      let upstream = try HTTPServer(loop: loop, host: "127.0.0.1", port: 0) { request in
+      let upstream = try HTTPServer(loop: loop, host: upstreamHost, port: 0) { request in
         let method = request.method.rawValue
         tally.add("\(method) \(request.path)")
         headers.add(
           .init(
             path: request.path, traceparent: request.header("traceparent"),
-            requestID: request.header("X-Request-Id")))
+            requestID: request.header("X-Request-Id"), host: request.header("Host")))
         let reply = script(method, request.path, request.body)
         let answer = {
           if reply.drop {
