@@ -72,4 +72,26 @@ struct CommandLineTests {
     #expect(result.out.isEmpty)
     #expect(result.err.contains("PORT"))
   }
+
+  /// Upstream header values are secrets: `--check-config` names the headers
+  /// and redacts their values, from the variable and from the file alike.
+  @Test func checkConfigRedactsUpstreamHeaderValues() throws {
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "headers-\(getpid()).json")
+    try Data(#"{"X-File-Key": "file-secret-value"}"#.utf8).write(to: file)
+    defer { try? FileManager.default.removeItem(at: file) }
+    guard
+      let result = try run(
+        ["--check-config"],
+        environment: [
+          "UPSTREAM_HEADERS": #"{"Authorization": "Bearer inline-secret-value"}"#,
+          "UPSTREAM_HEADERS_FILE": file.path,
+        ])
+    else { return }
+    #expect(result.status == 0)
+    #expect(!result.out.contains("secret-value"))
+    let document = try JSONValue.parse(Array(result.out.utf8))
+    #expect(document["UPSTREAM_HEADERS"]?["Authorization"] == .string("<redacted>"))
+    #expect(document["UPSTREAM_HEADERS_FILE"] == .string(file.path))
+  }
 }

@@ -60,6 +60,35 @@ struct ConfigTests {
     #expect(try load(#"{"API_BASE": "http://events.internal"}"#).apiBase.port == 80)
   }
 
+  @Test func upstreamHeadersFromTheVariableAndTheFileWhichWins() throws {
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "upstream-headers-\(getpid()).json")
+    try Data(#"{"x-api-key": "from-file", "X-Tenant": "t1"}"#.utf8).write(to: file)
+    defer { try? FileManager.default.removeItem(at: file) }
+    let config = try load(
+      #"{"UPSTREAM_HEADERS": {"X-Api-Key": "inline", "Accept": "application/json"}}"#,
+      env: ["UPSTREAM_HEADERS_FILE": file.path])
+    #expect(
+      config.service.upstreamHeaders.map { "\($0.0)=\($0.1)" }
+        == ["Accept=application/json", "x-api-key=from-file", "X-Tenant=t1"])
+  }
+
+  /// Each refused with exit 2 naming the key, and never the value.
+  @Test(arguments: [
+    #"{"UPSTREAM_HEADERS": {"Bad Name": "secret-1"}}"#,
+    #"{"UPSTREAM_HEADERS": {"Host": "secret-2"}}"#,
+    #"{"UPSTREAM_HEADERS": {"X-Request-Id": "secret-3"}}"#,
+    #"{"UPSTREAM_HEADERS": {"X-Key": "secret\r\nX-Injected: 4"}}"#,
+    #"{"UPSTREAM_HEADERS": {"X-Key": 5}}"#,
+    #"{"UPSTREAM_HEADERS": ["X-Key"]}"#,
+    #"{"UPSTREAM_HEADERS_FILE": "/nonexistent/headers.json"}"#,
+  ])
+  func badUpstreamHeadersAreRefused(json: String) {
+    let error = problem(json)
+    #expect(error?.key.hasPrefix("UPSTREAM_HEADERS") == true, "\(json)")
+    #expect(error.map { !$0.description.contains("secret") } == true)
+  }
+
   /// API_BASE as users write it (SPEC section 6): a base path, trailing
   /// slashes ignored, and the `Host` header the upstream gets.
   @Test(

@@ -62,4 +62,15 @@ struct UpstreamPathTests {
     #expect(try stack.get("/getUsers").status == 200)
     #expect(stack.upstreamHeaders.all.map(\.host) == ["[::1]:\(stack.upstreamPort)"])
   }
+
+  /// UPSTREAM_HEADERS reach every upstream request, reads and writes.
+  @Test func configuredHeadersReachEveryUpstreamRequest() throws {
+    let stack = try ServiceStack.withScript({
+      $0.service.upstreamHeaders = [("X-Api-Key", "k-123")]
+    }) { _, path, _ in ScriptedReply(body: path.hasSuffix("getUsers") ? "[]" : "{}") }
+    defer { stack.stop() }
+    #expect(try stack.get("/getUsers").status == 200)
+    #expect(try stack.postJSON(#"{"name":"n","userId":1}"#).status == 200)
+    #expect(stack.upstreamHeaders.all.map(\.apiKey) == ["k-123", "k-123"])
+  }
 }

@@ -41,6 +41,17 @@ public struct ConfigSource {
     return result
   }
 
+  /// A key whose value is a secret: recorded in `effective` as `shown`
+  /// (the names of the secrets, their values redacted).
+  public mutating func secret(
+    _ key: String, default value: JSONValue, shown: (JSONValue) -> JSONValue
+  ) throws(ConfigError) -> JSONValue {
+    defaults.append((name(key), value))
+    let result = try self.value(key) ?? value
+    effective.append((name(key), shown(result)))
+    return result
+  }
+
   /// The raw value of `key`; environment text is read as JSON when it parses
   /// as JSON, else as a plain string.
   public mutating func value(_ key: String) throws(ConfigError) -> JSONValue? {

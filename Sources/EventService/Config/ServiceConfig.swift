@@ -9,6 +9,8 @@ public struct ServiceConfig: Sendable {
   public var host = "127.0.0.1"
   public var port = 3000
   public var apiBase = UpstreamAddress(host: "127.0.0.1", port: 3001)
+  /// Sent on every upstream request (`UPSTREAM_HEADERS`, `UPSTREAM_HEADERS_FILE`).
+  public var upstreamHeaders: [(String, String)] = []
   public var breaker = BreakerSettings()
   public var upstreamTimeoutMs: Int64 = 2_000
   public var upstreamMaxConnections = 4_096
@@ -38,6 +40,10 @@ public struct ServiceConfig: Sendable {
     c.port = try source.int("PORT", default: c.port, in: 0...65535)
     c.apiBase = try UpstreamAddress.parse(
       try source.string("API_BASE", default: c.apiBase.description))
+    let inline = try source.secret(
+      "UPSTREAM_HEADERS", default: .object([]), shown: UpstreamHeaders.redacted)
+    let headersFile = try source.string("UPSTREAM_HEADERS_FILE", default: "")
+    c.upstreamHeaders = try UpstreamHeaders.parse(inline: inline, filePath: headersFile)
     c.breaker.failureThreshold = try source.int(
       "FAILURE_THRESHOLD", default: c.breaker.failureThreshold, in: 1...1_000_000)
     c.breaker.failureWindowMs = try source.milliseconds(

@@ -30,7 +30,7 @@ final class ServiceContext {
     upstream = UpstreamClient(
       loop: loop, address: upstreamAddress, maxConnections: config.upstreamMaxConnections,
       timeoutMs: config.upstreamTimeoutMs, maxBodyBytes: config.maxUpstreamBodyBytes,
-      retry: config.retry, budget: config.retryBudget,
+      headers: config.upstreamHeaders, retry: config.retry, budget: config.retryBudget,
       hedging: config.hedging,
       coalesce: config.coalesceGets,
       metrics: metrics, logger: logger)

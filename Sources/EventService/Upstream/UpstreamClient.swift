@@ -13,6 +13,8 @@ public final class UpstreamClient {
   private let retry: RetryBackoff
   private let coalesce: Bool
   private let metrics: ServiceMetrics
+  /// `UPSTREAM_HEADERS`, sent on every request.
+  private let configuredHeaders: [(String, String)]
   /// Each route's path under `API_BASE`'s base path, built once.
   private let paths: UpstreamPaths
   private let logger: Logger
@@ -31,7 +33,8 @@ public final class UpstreamClient {
 
   public init(
     loop: EventLoop, address: UpstreamAddress, maxConnections: Int, timeoutMs: Int64,
-    maxBodyBytes: Int = 8 << 20, retry: RetryBackoff, budget: RetryBudget.Settings,
+    maxBodyBytes: Int = 8 << 20, headers: [(String, String)] = [], retry: RetryBackoff,
+    budget: RetryBudget.Settings,
     hedging: HedgeSettings = HedgeSettings(),
     coalesce: Bool, metrics: ServiceMetrics, logger: Logger = Logger(label: "upstream"),
     random: any RandomNumberGenerator = SystemRandomNumberGenerator()
@@ -49,6 +52,7 @@ public final class UpstreamClient {
     self.coalesce = coalesce
     self.metrics = metrics
     paths = UpstreamPaths(basePath: address.basePath)
+    configuredHeaders = headers
     self.logger = logger
     self.random = random
   }
@@ -88,7 +92,7 @@ public final class UpstreamClient {
   ) -> ClientCall {
     let request = ClientRequest(
       method: .post, path: paths.addEvent,
-      headers: [("Content-Type", "application/json")] + caller.headers(span: spans.next()),
+      headers: [("Content-Type", "application/json")] + headers(for: caller),
       body: body, idempotent: false)
     return http.send(request) { [self] result in
       let classified = UpstreamResult(result, route: .addEvent)
@@ -135,7 +139,7 @@ public final class UpstreamClient {
     _ done: @escaping (UpstreamFetch, UpstreamResult) -> Void
   ) -> ClientCall {
     let request = ClientRequest(
-      method: .get, path: fetch.key, headers: fetch.caller.headers(span: spans.next()))
+      method: .get, path: fetch.key, headers: headers(for: fetch.caller))
     return http.send(request) { [weak self, fetch] result in
       guard let self else { return }
       let classified = UpstreamResult(result, route: route)
@@ -202,6 +206,12 @@ public final class UpstreamClient {
         self?.attemptEnded(fetch, route: .getEventById, classified, hedge: true)
       }
     }
+  }
+
+  /// The request id and trace context, and the configured headers.
+  private func headers(for caller: UpstreamCaller) -> [(String, String)] {
+    let own = caller.headers(span: spans.next())
+    return configuredHeaders.isEmpty ? own : own + configuredHeaders
   }
 
   /// Counts an attempt's outcome; local trouble is logged too, named as

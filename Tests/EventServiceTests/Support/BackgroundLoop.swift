@@ -91,6 +91,7 @@ final class UpstreamHeaderLog: Sendable {
     let traceparent: String?
     let requestID: String?
     var host: String? = nil
+    var apiKey: String? = nil
   }
   private let entries = Mutex<[Entry]>([])
 

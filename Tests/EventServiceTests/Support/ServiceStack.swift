@@ -76,7 +76,8 @@ struct ServiceStack {
         headers.add(
           .init(
             path: request.path, traceparent: request.header("traceparent"),
-            requestID: request.header("X-Request-Id"), host: request.header("Host")))
+            requestID: request.header("X-Request-Id"), host: request.header("Host"),
+            apiKey: request.header("X-Api-Key")))
         let reply = script(method, request.path, request.body)
         let answer = {
           if reply.drop {
