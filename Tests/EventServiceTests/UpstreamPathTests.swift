@@ -36,11 +36,13 @@ struct UpstreamPathTests {
 
   /// `http://host/v1` sends `GET /v1/getUsers`, and every other route under it.
   @Test func aBasePathPrefixesEveryRoute() throws {
-    let stack = try ServiceStack.withScript({ $0.service.apiBase.basePath = "/v1" }) { _, path, _ in
-      path.hasPrefix("/v1/getUserById/")
-        ? ScriptedReply(body: #"{"events":["e"]}"#)
-        : ScriptedReply(body: path.hasSuffix("getUsers") ? "[]" : "{}")
-    }
+    let stack = try ServiceStack.withScript(
+      { $0.service.apiBase.basePath = "/v1" },
+      script: { _, path, _ in
+        path.hasPrefix("/v1/getUserById/")
+          ? ScriptedReply(body: #"{"events":["e"]}"#)
+          : ScriptedReply(body: path.hasSuffix("getUsers") ? "[]" : "{}")
+      })
     defer { stack.stop() }
     #expect(try stack.get("/getUsers").status == 200)
     #expect(try stack.get("/getEventsByUserId/u").status == 200)
@@ -54,10 +56,8 @@ struct UpstreamPathTests {
   /// Before: an IPv6 upstream got `Host: ::1:PORT`, which nginx answers 400.
   @Test func anIPv6UpstreamGetsABracketedHost() throws {
     let stack = try ServiceStack.withScript(
-      upstreamHost: "::1", { $0.service.apiBase.host = "::1" }
-    ) {
-      _, _, _ in ScriptedReply(body: "[]")
-    }
+      upstreamHost: "::1", { $0.service.apiBase.host = "::1" },
+      script: { _, _, _ in ScriptedReply(body: "[]") })
     defer { stack.stop() }
     #expect(try stack.get("/getUsers").status == 200)
     #expect(stack.upstreamHeaders.all.map(\.host) == ["[::1]:\(stack.upstreamPort)"])
@@ -65,9 +65,9 @@ struct UpstreamPathTests {
 
   /// UPSTREAM_HEADERS reach every upstream request, reads and writes.
   @Test func configuredHeadersReachEveryUpstreamRequest() throws {
-    let stack = try ServiceStack.withScript({
-      $0.service.upstreamHeaders = [("X-Api-Key", "k-123")]
-    }) { _, path, _ in ScriptedReply(body: path.hasSuffix("getUsers") ? "[]" : "{}") }
+    let stack = try ServiceStack.withScript(
+      { $0.service.upstreamHeaders = [("X-Api-Key", "k-123")] },
+      script: { _, path, _ in ScriptedReply(body: path.hasSuffix("getUsers") ? "[]" : "{}") })
     defer { stack.stop() }
     #expect(try stack.get("/getUsers").status == 200)
     #expect(try stack.postJSON(#"{"name":"n","userId":1}"#).status == 200)

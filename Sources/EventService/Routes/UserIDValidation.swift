@@ -12,5 +12,7 @@ enum UserIDValidation {
   }
 
   /// `.` or `..`, which may not be requested as a path segment.
-  static func isDotSegment(_ id: String) -> Bool { id == "." || id == ".." }
+  static func isDotSegment(_ id: String) -> Bool {
+    id.utf8.count <= 2 && id.utf8.allSatisfy { $0 == UInt8(ascii: ".") } && !id.isEmpty
+  }
 }
