@@ -1,4 +1,4 @@
-import CLibevent
+internal import CLibevent
 
 /// One request through `HTTPClient`. Its completion runs at most once, and
 /// never after `cancel()`.

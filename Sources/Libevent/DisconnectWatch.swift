@@ -1,4 +1,4 @@
-import CLibevent
+internal import CLibevent
 import Glibc
 
 /// Notices a client that hangs up while its request is being served.

@@ -1,4 +1,4 @@
-import CLibevent
+internal import CLibevent
 import Glibc
 
 /// One libevent `event_base`. Every other wrapper in this module holds its loop

@@ -1,5 +1,5 @@
-import CLibevent
-import CLibeventShims
+internal import CLibevent
+internal import CLibeventShims
 import DequeModule
 import Glibc
 

@@ -1,4 +1,4 @@
-import CLibevent
+internal import CLibevent
 import Glibc
 
 /// The request methods evhttp parses. Every one of them, and every method

@@ -1,4 +1,4 @@
-import CLibevent
+internal import CLibevent
 import Glibc
 
 /// Deadlines for one client connection, which libevent 2.1 does not have:

@@ -1,4 +1,4 @@
-import CLibevent
+internal import CLibevent
 import Glibc
 
 /// Every inbound connection of one server (each an `InboundConnection`):

@@ -1,4 +1,4 @@
-import CLibevent
+internal import CLibevent
 
 /// One libevent `event` (timer, signal or readable fd) whose callback is the
 /// subclass's `fired(_:)`. The one place an `event_new` context is made: it

@@ -1,4 +1,4 @@
-import CLibevent
+internal import CLibevent
 import Glibc
 
 /// One `evhttp_connection` of the pool and its request deadline. It carries

@@ -1,4 +1,4 @@
-import CLibevent
+internal import CLibevent
 import Glibc
 
 public enum ProcessLimits {

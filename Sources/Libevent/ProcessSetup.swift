@@ -1,4 +1,4 @@
-import CLibevent
+internal import CLibevent
 import Glibc
 
 /// The process-wide settings libevent needs, made by the executable (and the

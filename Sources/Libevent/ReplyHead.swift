@@ -1,4 +1,4 @@
-import CLibevent
+internal import CLibevent
 import Glibc
 
 /// A reply's status line and headers, written as bytes.

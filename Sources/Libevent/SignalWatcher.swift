@@ -1,4 +1,4 @@
-import CLibevent
+internal import CLibevent
 import Glibc
 
 /// Delivers a POSIX signal as a callback on the loop (`evsignal`), so the

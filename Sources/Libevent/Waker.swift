@@ -1,4 +1,4 @@
-import CLibevent
+internal import CLibevent
 import Glibc
 
 /// Lets another thread run code on the loop: `WakeHandle.wake()` writes a byte
