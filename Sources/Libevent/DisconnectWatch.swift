@@ -11,7 +11,7 @@ import Glibc
 /// watching stops without a verdict.
 ///
 /// One per connection, made on its first watched request and reused: an
-/// event made and freed per request cost about 1,500 instructions.
+/// event made and freed per request cost more (docs/performance.md).
 final class DisconnectWatch: LoopEvent {
   /// The request being watched for. Unowned: answering or dropping it
   /// stops the watch first (a closure or weak reference here cost an

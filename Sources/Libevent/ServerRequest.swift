@@ -81,7 +81,7 @@ public final class ServerRequest {
 
   /// Adds a response header. The reply's headers are written by this type
   /// (`ReplyHead`), not handed to evhttp, which would format each with
-  /// `printf` (about 1,300 instructions a header).
+  /// `printf` (docs/performance.md).
   public func addHeader(_ name: StaticString, _ value: StaticString) {
     guard raw != nil, !server.isClosed else { return }
     value.withUTF8Buffer { head.add(name, $0) }
