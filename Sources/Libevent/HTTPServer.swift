@@ -185,15 +185,19 @@ public final class HTTPServer: LoopRegistration {
     // gets no on_complete: libevent frees its connection instead. The
     // connection's close callback counts it done while `replying`. Without
     // it a drain would wait forever (docs/libevent-boundary.md).
-    guard let connection else {
+    // Asked of libevent now, not of the connection known at accept: the
+    // client may have gone since, and then no callback ends the request.
+    guard evhttp_request_get_connection(raw) != nil else {
       // libevent already lost the connection: it frees the request at once.
       head.withReason(for: status) { evhttp_send_reply(raw, Int32(status), $0, replyBuffer) }
       completed()
       return
     }
-    connection.replying = true
-    connection.replyBytes = body?.count ?? 0
-    replyBytesInFlight += connection.replyBytes
+    if let connection {
+      connection.replying = true
+      connection.replyBytes = body?.count ?? 0
+      replyBytesInFlight += connection.replyBytes
+    }
     head.withReason(for: status) { evhttp_send_reply(raw, Int32(status), $0, replyBuffer) }
   }
 
