@@ -199,13 +199,16 @@ final class InboundConnection {
   private func refuse(_ refusal: EarlyRefusal) {
     let input = bufferevent_get_input(bev)
     evbuffer_drain(input, evbuffer_get_length(input))
+    // With an earlier reply still queued (a pipelining client), writing or
+    // ending the stream now would cut that reply short: the refused request
+    // gets no answer, and the linger's end closes the connection.
     if evbuffer_get_length(bufferevent_get_output(bev)) == 0 {
       let reply = server.limits.earlyReply(refusal)
       _ = reply.withUnsafeBytes {
         send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
       }
+      shutdown(fd, Int32(SHUT_WR))
     }
-    shutdown(fd, Int32(SHUT_WR))
     phase = .discarding
     deadlineMs = server.loop.nowMs + Self.lingerMs
   }
