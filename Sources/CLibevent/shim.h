@@ -28,6 +28,12 @@
 #include <event2/dns.h>
 #include <event2/listener.h>
 #include <event2/util.h>
+#include <event2/bufferevent_ssl.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 // Arms `ev` to fire once after `ms` milliseconds (evtimer_add is a macro).
 static inline int CLibevent_event_add_ms(struct event *ev, int64_t ms) {
@@ -46,6 +52,39 @@ static inline int CLibevent_bound_port(struct evhttp_bound_socket *handle) {
   if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
   if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
   return -1;
+}
+
+// Everything a resolv.conf can set, and the hosts file (a macro of macros).
+static const int CLibevent_dns_options_all = DNS_OPTIONS_ALL;
+
+// OpenSSL's macros, as functions Swift can call.
+
+// TLS 1.2 at least.
+static inline int CLibevent_tls_ctx_require_tls12(SSL_CTX *ctx) {
+  return SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+}
+
+// Client sessions are handed to the new-session callback, which keeps them;
+// OpenSSL's own cache (keyed for servers) is not used.
+static inline void CLibevent_tls_ctx_cache_client_sessions(SSL_CTX *ctx) {
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+}
+
+static inline int CLibevent_tls_ctx_set_app_data(SSL_CTX *ctx, void *data) {
+  return SSL_CTX_set_app_data(ctx, data);
+}
+
+static inline void *CLibevent_tls_ctx_get_app_data(const SSL_CTX *ctx) {
+  return SSL_CTX_get_app_data(ctx);
+}
+
+static inline int CLibevent_tls_set_app_data(SSL *ssl, void *data) {
+  return SSL_set_app_data(ssl, data);
+}
+
+// Server Name Indication.
+static inline int CLibevent_tls_set_sni(SSL *ssl, const char *name) {
+  return (int)SSL_set_tlsext_host_name(ssl, name);
 }
 
 #endif

@@ -22,7 +22,7 @@ public final class ServiceApp {
 
   public init(loop: EventLoop, config: ServiceConfig, logger: Logger) throws {
     let upstreamAddress = config.apiBase
-    context = ServiceContext(
+    context = try ServiceContext(
       loop: loop, config: config, upstreamAddress: upstreamAddress, logger: logger,
       metrics: ServiceMetrics())
     memory = MemoryRelease(context: context)

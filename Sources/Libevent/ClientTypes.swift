@@ -11,8 +11,14 @@ public struct ClientResponse: Sendable {
 
 /// Why an upstream attempt produced no answer.
 public enum ClientFailure: Error, Sendable, Equatable {
-  /// Refused, unreachable, or name resolution failed before a request was sent.
+  /// Refused, unreachable, or no connection within its time, at every
+  /// address the host has: no request was sent.
   case connect
+  /// The host name did not resolve (the name and the resolver's reason).
+  case dns(String)
+  /// The TLS handshake failed, or the upstream's certificate did not verify
+  /// (the reason, as OpenSSL gives it): no request was sent.
+  case tls(String)
   /// No complete answer within the attempt's deadline.
   case timeout
   /// The connection closed (or reset) before a complete answer arrived.

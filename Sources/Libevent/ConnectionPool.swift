@@ -6,12 +6,12 @@ import DequeModule
 ///
 /// - At most `maxConnections` connections; requests beyond wait in order.
 /// - One request per connection at a time (libevent does not pipeline).
-/// - An idempotent request may reuse a warm connection (one whose socket may
-///   still be open from an earlier request); a non-idempotent one never
-///   does — the server may have closed that socket a moment ago, and a
-///   request it never saw must not fail. To make room it closes a warm one.
-/// - A connection whose request failed, timed out or was cancelled is
-///   closed, never reused.
+/// - An idempotent request may reuse an idle connection; a non-idempotent
+///   one never does — the server may have closed that socket a moment ago,
+///   and a request it never saw must not fail. It gets a new connection,
+///   closing an idle one to make room, and is sent with `Connection: close`.
+/// - A connection is never reconnected: one the server closed, and one
+///   whose request failed, timed out or was cancelled, is closed and gone.
 /// - After `shutdown`, every call completes with `.closed`, at once.
 public struct ConnectionPool {
   public struct CallID: Hashable, Sendable, CustomStringConvertible {
@@ -48,8 +48,10 @@ public struct ConnectionPool {
 
   private enum ConnectionState {
     case starting(CallID)
-    case busy(CallID, idempotent: Bool)
-    /// In `idle`, which also says whether it is warm.
+    /// `closing`: the server closed it while the answer was being read
+    /// (`Connection: close`); it goes once the answer is in.
+    case busy(CallID, idempotent: Bool, closing: Bool)
+    /// In `idle`.
     case idle
   }
 
@@ -60,9 +62,8 @@ public struct ConnectionPool {
 
   public let maxConnections: Int
   private var connections = IDTable<ConnectionState>()
-  /// Idle connections, most recently used last, and whether each is warm
-  /// (its socket may still be open). Searched without hashing.
-  private var idle: [(id: ConnectionID, warm: Bool)] = []
+  /// Idle connections, most recently used last.
+  private var idle: [ConnectionID] = []
   private var waiting: Deque<CallID> = []
   private var calls = IDTable<CallState>()
   private var nextConnection = 0
@@ -101,15 +102,21 @@ public struct ConnectionPool {
 
   public mutating func responded(_ connection: ConnectionID, _ outcome: Outcome) -> [Action] {
     begin()
-    guard case .busy(let call, let idempotent)? = connections[connection.raw] else { return out }
+    guard case .busy(let call, let idempotent, let closing)? = connections[connection.raw] else {
+      return out
+    }
     calls[call.raw] = nil
     out.append(.disarmDeadline(connection))
     switch outcome {
+    case .response where idempotent && !closing:
+      connections[connection.raw] = .idle
+      idle.append(connection)
+      out.append(.complete(call, .response))
     case .response:
       // A non-idempotent request was sent with `Connection: close`.
-      connections[connection.raw] = .idle
-      idle.append((connection, idempotent))
+      connections[connection.raw] = nil
       out.append(.complete(call, .response))
+      out.append(.close(connection))
     case .failure(let failure):
       connections[connection.raw] = nil
       out.append(.complete(call, .failure(failure)))
@@ -121,7 +128,7 @@ public struct ConnectionPool {
 
   public mutating func deadlinePassed(_ connection: ConnectionID) -> [Action] {
     begin()
-    guard case .busy(let call, _)? = connections[connection.raw] else { return out }
+    guard case .busy(let call, _, _)? = connections[connection.raw] else { return out }
     calls[call.raw] = nil
     connections[connection.raw] = nil
     out.append(.abort(connection))
@@ -131,11 +138,22 @@ public struct ConnectionPool {
     return out
   }
 
-  /// The server closed a connection's socket. An idle one is cold now; a
-  /// busy one hears about it through its response.
+  /// The server closed a connection's socket: an idle one is closed (and
+  /// makes room); a busy one goes once its answer is in.
   public mutating func closedByPeer(_ connection: ConnectionID) -> [Action] {
-    if let index = idle.firstIndex(where: { $0.id == connection }) { idle[index].warm = false }
-    return []
+    begin()
+    switch connections[connection.raw] {
+    case .busy(let call, let idempotent, _)?:
+      connections[connection.raw] = .busy(call, idempotent: idempotent, closing: true)
+    case .idle?:
+      idle.removeAll { $0 == connection }
+      connections[connection.raw] = nil
+      out.append(.close(connection))
+      dispatch()
+    case .starting?, nil:
+      break
+    }
+    return out
   }
 
   /// The caller gave up: a queued call just leaves; one in flight is
@@ -165,7 +183,7 @@ public struct ConnectionPool {
     isShutDown = true
     for (raw, state) in connections.entries.sorted(by: { $0.key < $1.key }) {
       let connection = ConnectionID(raw)
-      if case .busy(let call, _) = state {
+      if case .busy(let call, _, _) = state {
         out.append(.disarmDeadline(connection))
         out.append(.abort(connection))
         out.append(.complete(call, .failure(.closed)))
@@ -190,7 +208,7 @@ public struct ConnectionPool {
   }
 
   private mutating func start(_ call: CallID, idempotent: Bool, on connection: ConnectionID) {
-    connections[connection.raw] = .busy(call, idempotent: idempotent)
+    connections[connection.raw] = .busy(call, idempotent: idempotent, closing: false)
     calls[call.raw] = .inFlight(connection)
     out.append(.send(call, on: connection))
     out.append(.armDeadline(connection))
@@ -211,29 +229,25 @@ public struct ConnectionPool {
     }
   }
 
-  /// An idle connection this call may use: for an idempotent one the
-  /// warmest, for another only a cold one.
+  /// An idle connection this call may use: for an idempotent one the most
+  /// recently used, for another none.
   private mutating func idleConnection(idempotent: Bool) -> ConnectionID? {
-    idempotent ? takeIdle(where: { $0 }) ?? takeIdle(where: { !$0 }) : takeIdle(where: { !$0 })
+    idempotent ? idle.popLast() : nil
   }
 
   /// A new connection if there is room — for a non-idempotent call, made by
-  /// closing a warm idle one if need be — announced with `.connect`.
+  /// closing the least recently used idle one if need be — announced with
+  /// `.connect`.
   private mutating func newConnection(idempotent: Bool) -> ConnectionID? {
     if connections.count >= maxConnections {
-      guard !idempotent, let warm = takeIdle(where: { $0 }) else { return nil }
-      connections[warm.raw] = nil
-      out.append(.close(warm))
+      guard !idempotent, !idle.isEmpty else { return nil }
+      let oldest = idle.removeFirst()
+      connections[oldest.raw] = nil
+      out.append(.close(oldest))
     }
     let connection = ConnectionID(nextConnection)
     nextConnection += 1
     out.append(.connect(connection))
     return connection
-  }
-
-  /// The most recently used idle connection whose warmth matches.
-  private mutating func takeIdle(where matches: (Bool) -> Bool) -> ConnectionID? {
-    guard let index = idle.lastIndex(where: { matches($0.warm) }) else { return nil }
-    return idle.remove(at: index).id
   }
 }

@@ -3,21 +3,37 @@ internal import CLibeventShims
 import DequeModule
 import Glibc
 
-/// An HTTP/1.1 client for one upstream host over a pool of keep-alive
-/// `evhttp_connection`s. `ConnectionPool` decides everything (which
-/// connection, who waits, what is closed); this class only carries its
-/// actions out with libevent and reports back what libevent did.
+/// An HTTP/1.1 client for one upstream host, over TCP or TLS, through a
+/// pool of keep-alive `evhttp_connection`s. `ConnectionPool` decides
+/// everything (which connection, who waits, what is closed); this class
+/// only carries its actions out with libevent and reports back what
+/// libevent did.
+///
+/// A new connection resolves a host name first (evdns, on the loop), then
+/// dials the addresses in order within the request's deadline: one refused,
+/// or not connected in its share of the time left, gives way to the next.
 ///
 /// Every request has a deadline of its own, connect to last byte: libevent's
 /// timeouts restart on any activity, so they only back it up.
 ///
 /// Context ownership: a request in flight holds one retain of its
 /// `ClientCall`, released exactly once — by the response callback, or by
-/// the `abort` action (our cancel, our deadline, shutdown), after which
-/// libevent runs no callback for it.
+/// the `abort` action (our cancel, our deadline, shutdown) or a move to the
+/// next address, after which libevent runs no callback for it.
 public final class HTTPClient {
   public typealias CallID = ConnectionPool.CallID
   public typealias ConnectionID = ConnectionPool.ConnectionID
+
+  /// TLS handshakes of new connections: full, and resumed sessions.
+  public struct Handshakes: Equatable, Sendable {
+    public var full = 0
+    public var resumed = 0
+
+    public init(full: Int = 0, resumed: Int = 0) {
+      self.full = full
+      self.resumed = resumed
+    }
+  }
 
   private let loop: EventLoop
   private let host: String
@@ -27,7 +43,9 @@ public final class HTTPClient {
   private let hostHeader: ContiguousArray<CChar>
   private let timeoutMs: Int64
   private let maxBodyBytes: Int
-  private var dns: OpaquePointer?
+  private let tls: TLSClientContext?
+  /// nil for an IP address.
+  private let resolver: NameResolver?
   private var pool: ConnectionPool
   private var calls = IDTable<ClientCall>()
   private var connections = IDTable<PooledConnection>()
@@ -37,14 +55,19 @@ public final class HTTPClient {
   /// Closed connections are freed on the next loop turn: a connection may
   /// be closed from inside one of its own callbacks.
   private var retired: [PooledConnection] = []
-  private lazy var reaper = LoopTimer(loop: loop) { [weak self] in self?.retired.removeAll() }
+  private var retiredHandles: [OpaquePointer] = []
+  private lazy var reaper = LoopTimer(loop: loop) { [weak self] in self?.reap() }
   private var isShuttingDown = false
+  public private(set) var handshakes = Handshakes()
 
   /// `maxBodyBytes`: an answer whose body passes it fails as `tooLarge`, and
-  /// its connection is closed as soon as the limit is passed.
+  /// its connection is closed as soon as the limit is passed. `tls`: HTTPS,
+  /// verified against `host`. `resolvConf`: where a host name's resolver
+  /// finds its nameservers.
   public init(
-    loop: EventLoop, host: String, port: Int, hostHeader: String? = nil, maxConnections: Int,
-    timeoutMs: Int64,
+    loop: EventLoop, host: String, port: Int, hostHeader: String? = nil,
+    tls: TLSClientContext? = nil,
+    resolvConf: String = "/etc/resolv.conf", maxConnections: Int, timeoutMs: Int64,
     maxBodyBytes: Int = 64 << 20
   ) {
     self.loop = loop
@@ -52,21 +75,19 @@ public final class HTTPClient {
     self.port = port
     // RFC 9110 §7.2: an IPv6 literal keeps its brackets.
     let bracketed = host.contains(":") ? "[\(host)]" : host
-    self.hostHeader = (hostHeader ?? (port == 80 ? bracketed : "\(bracketed):\(port)")).utf8CString
+    let defaultPort = tls == nil ? 80 : 443
+    self.hostHeader =
+      (hostHeader ?? (port == defaultPort ? bracketed : "\(bracketed):\(port)")).utf8CString
     self.timeoutMs = max(1, timeoutMs)
     self.maxBodyBytes = maxBodyBytes
+    self.tls = tls
     pool = ConnectionPool(maxConnections: maxConnections)
-    if !Self.isNumericAddress(host) {
-      // With a nil dns_base libevent would resolve with a blocking getaddrinfo.
-      dns = evdns_base_new(
-        loop.base, EVDNS_BASE_INITIALIZE_NAMESERVERS | EVDNS_BASE_DISABLE_WHEN_INACTIVE)
-    }
+    resolver = IPAddress.isNumeric(host) ? nil : NameResolver(loop: loop, resolvConf: resolvConf)
   }
 
   deinit {
     shutdown()
-    retired.removeAll()
-    if let dns { evdns_base_free(dns, 0) }
+    reap()
   }
 
   public var maxConnections: Int { pool.maxConnections }
@@ -113,21 +134,22 @@ public final class HTTPClient {
     switch action {
     case .connect(let id):
       connections[id.raw] = PooledConnection(
-        id: id, loop: loop, dns: dns, host: host, port: port, timeoutMs: timeoutMs,
+        id: id, loop: loop, host: host, port: port, tls: tls, timeoutMs: timeoutMs,
         maxBodyBytes: maxBodyBytes,
         onDeadline: { [weak self] id in self?.report { $0.deadlinePassed(id) } },
-        onPeerClose: { [weak self] id in self?.report { $0.closedByPeer(id) } })
+        onDialTimeout: { [weak self] id in self?.dialTimedOut(id) },
+        onPeerClose: { [weak self] id in self?.report { $0.closedByPeer(id) } },
+        onConnected: { [weak self] connection in self?.connected(connection) })
       apply(pool.connected(id))
     case .send(let call, let connection): start(call, on: connection)
     case .armDeadline(let id): connections[id.raw]?.deadline.arm(afterMs: timeoutMs)
     case .disarmDeadline(let id): connections[id.raw]?.deadline.cancel()
     case .abort(let id):
-      guard let connection = connections[id.raw], let call = connection.current, let raw = call.raw
-      else { return }
+      guard let connection = connections[id.raw], let call = connection.current else { return }
       connection.current = nil
-      call.raw = nil
-      evhttp_cancel_request(raw)
-      Unmanaged.passUnretained(call).release()
+      connection.lookup?.cancel()
+      connection.lookup = nil
+      abandon(call)
     case .complete(let id, let result):
       guard let call = calls.removeValue(forKey: id.raw) else { return }
       let response = call.response
@@ -148,6 +170,20 @@ public final class HTTPClient {
     }
   }
 
+  /// Cancels libevent's request of a call, if one is out: no callback follows.
+  private func abandon(_ call: ClientCall) {
+    guard let raw = call.raw else { return }
+    call.raw = nil
+    evhttp_cancel_request(raw)
+    Unmanaged.passUnretained(call).release()
+  }
+
+  private func reap() {
+    retired.removeAll()
+    for handle in retiredHandles { evhttp_connection_free(handle) }
+    retiredHandles.removeAll()
+  }
+
   private func report(_ event: (inout ConnectionPool) -> [ConnectionPool.Action]) {
     apply(event(&pool))
   }
@@ -156,6 +192,70 @@ public final class HTTPClient {
 
   private func start(_ id: CallID, on connectionID: ConnectionID) {
     guard let call = calls[id.raw], let connection = connections[connectionID.raw] else { return }
+    call.connection = connectionID
+    connection.current = call
+    guard connection.isFresh else {
+      makeRequest(call, on: connection)
+      return
+    }
+    guard let resolver else {
+      connection.use([host])
+      dial(connection)
+      return
+    }
+    connection.lookup = resolver.resolve(host) { [weak self] result in
+      self?.resolved(connectionID, result)
+    }
+  }
+
+  private func resolved(_ id: ConnectionID, _ result: Result<[String], ClientFailure>) {
+    guard let connection = connections[id.raw], connection.current != nil else { return }
+    connection.lookup = nil
+    switch result {
+    case .success(let addresses):
+      connection.use(addresses)
+      dial(connection)
+    case .failure(let failure):
+      connection.current = nil
+      report { $0.responded(id, .failure(failure)) }
+    }
+  }
+
+  /// Connects to the connection's next address and sends its call there.
+  private func dial(_ connection: PooledConnection) {
+    guard let call = connection.current else { return }
+    let (ok, previous) = connection.dialNext()
+    if let previous {
+      retiredHandles.append(previous)
+      reaper.arm(afterMs: 0)
+    }
+    guard ok else {
+      connection.current = nil
+      report { $0.responded(connection.id, .failure(Self.unlessLocal(.connect))) }
+      return
+    }
+    makeRequest(call, on: connection)
+  }
+
+  /// An address did not connect in its share of the time: the next one.
+  private func dialTimedOut(_ id: ConnectionID) {
+    guard let connection = connections[id.raw], let call = connection.current,
+      !connection.isConnected, connection.hasAddressLeft
+    else { return }
+    abandon(call)
+    dial(connection)
+  }
+
+  private func connected(_ connection: PooledConnection) {
+    switch connection.resumedSession {
+    case true?: handshakes.resumed += 1
+    case false?: handshakes.full += 1
+    case nil: break
+    }
+  }
+
+  private func makeRequest(_ call: ClientCall, on connection: PooledConnection) {
+    guard let evcon = connection.evcon else { return }
     let arg = Unmanaged.passRetained(call).toOpaque()
     let raw = evhttp_request_new(
       { raw, arg in
@@ -168,6 +268,7 @@ public final class HTTPClient {
     evhttp_request_set_error_cb(raw) { error, arg in
       Unmanaged<ClientCall>.fromOpaque(arg!).takeUnretainedValue().reportedError = error
     }
+    call.reportedError = nil
     let headers = evhttp_request_get_output_headers(raw)
     _ = hostHeader.withUnsafeBufferPointer { evhttp_add_header(headers, "Host", $0.baseAddress) }
     if !call.request.idempotent { evhttp_add_header(headers, "Connection", "close") }
@@ -180,11 +281,9 @@ public final class HTTPClient {
         _ = evbuffer_add(evhttp_request_get_output_buffer(raw), $0.baseAddress, $0.count)
       }
     }
-    call.connection = connectionID
     call.raw = raw
-    connection.current = call
     let made = call.request.path.withCString {
-      evhttp_make_request(connection.evcon, raw, call.request.method.command, $0)
+      evhttp_make_request(evcon, raw, call.request.method.command, $0)
     }
     if made != 0 {
       // libevent returns -1 with the request unqueued and not freed (a failed
@@ -193,7 +292,7 @@ public final class HTTPClient {
       call.raw = nil
       evhttp_request_free(raw)
       Unmanaged.passUnretained(call).release()
-      report { $0.responded(connectionID, .failure(Self.unlessLocal(.connect))) }
+      report { $0.responded(connection.id, .failure(Self.unlessLocal(.connect))) }
     }
   }
 
@@ -201,15 +300,11 @@ public final class HTTPClient {
     guard let id = call.connection, let connection = connections[id.raw],
       connection.current === call
     else { return }
-    connection.current = nil
     call.raw = nil
     let outcome: ConnectionPool.Outcome
-    if let raw {
+    if let raw, evhttp_request_get_response_code(raw) != 0 {
       let status = Int(evhttp_request_get_response_code(raw))
-      if status == 0 {
-        // No error callback: the connection could not be made.
-        outcome = .failure(Self.unlessLocal(.connect))
-      } else if !(200...599).contains(status) {
+      if !(200...599).contains(status) {
         // Not a final answer (a `101` nobody asked for): whatever follows
         // on this connection belongs to no request, so it is closed.
         outcome = .failure(.invalidResponse)
@@ -217,9 +312,21 @@ public final class HTTPClient {
         call.response = ClientResponse(status: status, body: Self.body(of: raw))
         outcome = .response
       }
+    } else if !connection.isConnected {
+      // Never connected (no request went out): a TLS failure ends the
+      // attempt; a refused or failed connect moves to the next address.
+      if let reason = connection.handshakeFailure() {
+        outcome = .failure(.tls(reason))
+      } else if connection.hasAddressLeft {
+        dial(connection)
+        return
+      } else {
+        outcome = .failure(Self.unlessLocal(.connect))
+      }
     } else {
       outcome = .failure(Self.unlessLocal(Self.failure(for: call.reportedError)))
     }
+    connection.current = nil
     report { $0.responded(id, outcome) }
   }
 
@@ -249,9 +356,4 @@ public final class HTTPClient {
     }
   }
 
-  private static func isNumericAddress(_ host: String) -> Bool {
-    var v4 = in_addr()
-    var v6 = in6_addr()
-    return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
-  }
 }

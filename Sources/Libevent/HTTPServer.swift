@@ -24,6 +24,8 @@ public final class HTTPServer: LoopRegistration {
   private var dropTimer: LoopTimer?
   private var acceptRetryTimer: LoopTimer?
   let limits: HTTPServerLimits
+  /// HTTPS: each accepted connection does a TLS handshake first.
+  let tls: TLSServerContext?
   private(set) lazy var connections = InboundConnections(server: self)
 
   public private(set) var port: Int
@@ -40,12 +42,13 @@ public final class HTTPServer: LoopRegistration {
 
   public init(
     loop: EventLoop, host: String, port: Int, limits: HTTPServerLimits = .init(),
-    handler: @escaping (ServerRequest) -> Void
+    tls: TLSServerContext? = nil, handler: @escaping (ServerRequest) -> Void
   ) throws {
     replyBuffer = evbuffer_new()
     self.port = 0
     self.handler = handler
     self.limits = limits
+    self.tls = tls
     super.init(loop: loop)
     let http = evhttp_new(loop.base)!
     self.http = http

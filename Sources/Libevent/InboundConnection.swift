@@ -69,7 +69,8 @@ final class InboundConnection {
   private var hangup: DisconnectWatch?
 
   func watchForHangup(of request: ServerRequest) {
-    guard fd >= 0 else { return }
+    // Under TLS a peek sees records, not the client's bytes.
+    guard fd >= 0, server.tls == nil else { return }
     if hangup == nil { hangup = DisconnectWatch(loop: server.loop, fd: fd) }
     hangup?.start(for: request)
   }
@@ -204,10 +205,15 @@ final class InboundConnection {
     // gets no answer, and the linger's end closes the connection.
     if evbuffer_get_length(bufferevent_get_output(bev)) == 0 {
       let reply = server.limits.earlyReply(refusal)
-      _ = reply.withUnsafeBytes {
-        send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+      if server.tls != nil {
+        // Encrypted by the bufferevent; the linger's end closes the connection.
+        _ = reply.withUnsafeBytes { bufferevent_write(bev, $0.baseAddress, $0.count) }
+      } else {
+        _ = reply.withUnsafeBytes {
+          send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+        }
+        shutdown(fd, Int32(SHUT_WR))
       }
-      shutdown(fd, Int32(SHUT_WR))
     }
     phase = .discarding
     deadlineMs = server.loop.nowMs + Self.lingerMs

@@ -25,9 +25,10 @@ final class InboundConnections {
   /// The bufferevent of a connection libevent has just accepted, watched
   /// from its first byte on.
   func make(base: OpaquePointer?) -> OpaquePointer? {
-    guard let bev = bufferevent_socket_new(base, -1, Int32(BEV_OPT_CLOSE_ON_FREE.rawValue)) else {
-      return nil
-    }
+    let made =
+      server.tls.map { $0.makeBufferevent(base: base) }
+      ?? bufferevent_socket_new(base, -1, Int32(BEV_OPT_CLOSE_ON_FREE.rawValue))
+    guard let bev = made else { return nil }
     let connection = InboundConnection(server: server, bev: bev, nowMs: server.loop.nowMs)
     // Unretained: this registry owns it until libevent frees the connection.
     connection.inputCallback = evbuffer_add_cb(

@@ -23,9 +23,13 @@ public final class MockEventAPI {
     self.settings = settings
     store = MockStore(extraUsers: settings.extraUsers)
     random = SeededGenerator(seed: settings.seed)
+    let tls =
+      settings.servesTLS
+      ? try TLSServerContext(
+        certificateFile: settings.tlsCertificateFile, keyFile: settings.tlsKeyFile) : nil
     server = try HTTPServer(
       loop: loop, host: settings.host, port: settings.port,
-      limits: HTTPServerLimits(maxBodyBytes: 1 << 20)
+      limits: HTTPServerLimits(maxBodyBytes: 1 << 20), tls: tls
     ) { [self] request in self.handle(request) }
   }
 

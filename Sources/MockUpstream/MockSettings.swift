@@ -26,6 +26,11 @@ public struct MockSettings: Sendable, Equatable {
   public var slowDelayMs: Int64 = 5_000
   public var seed: UInt64 = 42
   public var extraUsers: [ExtraUser] = []
+  /// PEM files: with both set the mock serves HTTPS instead of HTTP.
+  public var tlsCertificateFile = ""
+  public var tlsKeyFile = ""
+
+  public var servesTLS: Bool { !tlsCertificateFile.isEmpty }
 
   public init() {}
 }

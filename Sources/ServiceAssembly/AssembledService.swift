@@ -17,11 +17,16 @@ public final class AssembledService {
       self.mock = mock
       // With MOCK.PORT 0 the mock's port is only known now.
       if config.mock.port == 0 {
-        serviceConfig.apiBase = UpstreamAddress(host: config.mock.host, port: mock.port)
+        serviceConfig.apiBase = UpstreamAddress(
+          scheme: config.mock.servesTLS ? .https : .http, host: config.mock.host, port: mock.port,
+          basePath: serviceConfig.apiBase.basePath)
       }
       logger.info(
         "mock upstream listening",
-        metadata: ["address": .string("\(config.mock.host):\(mock.port)")])
+        metadata: [
+          "address": .string("\(config.mock.host):\(mock.port)"),
+          "tls": .stringConvertible(config.mock.servesTLS),
+        ])
       if serviceConfig.apiBase.port != mock.port {
         logger.warning(
           "API_BASE does not point at the embedded mock",

@@ -1,4 +1,5 @@
 import EventService
+import Libevent
 import MiniJSON
 import MockUpstream
 
@@ -38,6 +39,18 @@ enum MockConfig {
     m.slowDelayMs = try source.milliseconds("SLOW_DELAY_MS", default: m.slowDelayMs)
     m.seed = UInt64(try source.int("SEED", default: Int(m.seed), in: 0...Int.max))
     m.extraUsers = try extraUsers(try source.value("EXTRA_USERS", default: .array([])))
+    m.tlsCertificateFile = try source.string("TLS_CERT_FILE", default: m.tlsCertificateFile)
+    m.tlsKeyFile = try source.string("TLS_KEY_FILE", default: m.tlsKeyFile)
+    if m.tlsCertificateFile.isEmpty != m.tlsKeyFile.isEmpty {
+      throw ConfigError(key: "MOCK.TLS_KEY_FILE", problem: "set both TLS files or neither")
+    }
+    if m.servesTLS {
+      do {
+        _ = try TLSServerContext(certificateFile: m.tlsCertificateFile, keyFile: m.tlsKeyFile)
+      } catch {
+        throw ConfigError(key: "MOCK.TLS_CERT_FILE", problem: error.description)
+      }
+    }
     try source.rejectUnknownKeys()
     return (m, source.defaults, source.effective)
   }

@@ -29,6 +29,9 @@ struct EventMockCommand: ParsableCommand {
   @Option(help: "Random seed (dropped connections).") var seed = defaults.seed
   @Option(help: "Extra user owning generated events, as ID:COUNT (repeatable).")
   var extraUser: [String] = []
+  @Option(help: "Certificate chain (PEM): serve HTTPS instead of HTTP, with --tls-key.")
+  var tlsCert = ""
+  @Option(help: "Private key (PEM) of --tls-cert.") var tlsKey = ""
 
   func validate() throws {
     guard (0...1).contains(errorRate), (0...1).contains(slowRate) else {
@@ -38,6 +41,9 @@ struct EventMockCommand: ParsableCommand {
       throw ValidationError("counts and delays must not be negative")
     }
     _ = try extraUsers()
+    guard tlsCert.isEmpty == tlsKey.isEmpty else {
+      throw ValidationError("--tls-cert and --tls-key go together")
+    }
   }
 
   func run() throws {
@@ -54,10 +60,12 @@ struct EventMockCommand: ParsableCommand {
     settings.slowDelayMs = slowDelayMs
     settings.seed = seed
     settings.extraUsers = try extraUsers()
+    settings.tlsCertificateFile = tlsCert
+    settings.tlsKeyFile = tlsKey
     ProcessLimits.raiseOpenFileLimit()
     let loop = EventLoop()
     let mock = try MockEventAPI(loop: loop, settings: settings)
-    print("event-mock listening on \(host):\(mock.port)")
+    print("event-mock listening on \(settings.servesTLS ? "https" : "http")://\(host):\(mock.port)")
     fflush(nil)
     for signal in [SIGTERM, SIGINT] {
       loop.onSignal(signal) { _ in mock.stop { loop.stop() } }

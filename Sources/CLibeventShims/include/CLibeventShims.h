@@ -17,4 +17,13 @@ struct evhttp_request;
 // it is: the client fails it and closes the connection.
 int CLibeventShims_skip_interim_response(struct evhttp_request *req, void *arg);
 
+struct ssl_ctx_st;
+
+// Turns on peer verification for a client context, with a callback that
+// records the first verification error of each connection in the `int` its
+// SSL's app data points to (when set). evhttp resets a failed connection
+// (`SSL_clear`) before it reports the failure, which forgets
+// `SSL_get_verify_result`; the recorded error is what the log line names.
+void CLibeventShims_verify_peer(struct ssl_ctx_st *ctx);
+
 #endif

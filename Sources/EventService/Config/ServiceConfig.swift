@@ -1,3 +1,4 @@
+import Libevent
 import Logging
 import MiniJSON
 import Resilience
@@ -11,6 +12,10 @@ public struct ServiceConfig: Sendable {
   public var apiBase = UpstreamAddress(host: "127.0.0.1", port: 3001)
   /// Sent on every upstream request (`UPSTREAM_HEADERS`, `UPSTREAM_HEADERS_FILE`).
   public var upstreamHeaders: [(String, String)] = []
+  /// CAs an `https://` upstream's chain is verified against; "" = the system's.
+  public var upstreamCAFile = ""
+  /// Where evdns finds the nameservers for an upstream host name.
+  public var resolvConf = "/etc/resolv.conf"
   public var breaker = BreakerSettings()
   public var upstreamTimeoutMs: Int64 = 2_000
   public var upstreamMaxConnections = 4_096
@@ -44,6 +49,16 @@ public struct ServiceConfig: Sendable {
       "UPSTREAM_HEADERS", default: .object([]), shown: UpstreamHeaders.redacted)
     let headersFile = try source.string("UPSTREAM_HEADERS_FILE", default: "")
     c.upstreamHeaders = try UpstreamHeaders.parse(inline: inline, filePath: headersFile)
+    c.upstreamCAFile = try source.string("UPSTREAM_CA_FILE", default: c.upstreamCAFile)
+    if c.apiBase.usesTLS || !c.upstreamCAFile.isEmpty {
+      // Loaded once here, so that a bad file stops the start with its reason.
+      do {
+        _ = try TLSClientContext(caFile: c.upstreamCAFile)
+      } catch {
+        throw ConfigError(key: "UPSTREAM_CA_FILE", problem: error.description)
+      }
+    }
+    c.resolvConf = try source.string("RESOLV_CONF", default: c.resolvConf)
     c.breaker.failureThreshold = try source.int(
       "FAILURE_THRESHOLD", default: c.breaker.failureThreshold, in: 1...1_000_000)
     c.breaker.failureWindowMs = try source.milliseconds(

@@ -1,19 +1,29 @@
 /// `API_BASE`: where the upstream event API listens, as users write it —
-/// `http://`, a host (a name, an IPv4 address or a bracketed IPv6 address),
-/// an optional port and an optional base path (`http://api.example.com/v1`
-/// sends `GET /v1/getUsers`). HTTPS is not served yet.
+/// `http://` or `https://`, a host (a name, an IPv4 address or a bracketed
+/// IPv6 address), an optional port (80 / 443) and an optional base path
+/// (`https://api.example.com/v1` sends `GET /v1/getUsers`).
 public struct UpstreamAddress: Sendable, Equatable, CustomStringConvertible {
+  public enum Scheme: String, Sendable {
+    case http, https
+
+    var defaultPort: Int { self == .http ? 80 : 443 }
+  }
+
+  public var scheme: Scheme
   /// The host without brackets (`::1`, not `[::1]`).
   public var host: String
   public var port: Int
   /// Prepended to every upstream path: empty, or `/v1` (no trailing slash).
   public var basePath: String
 
-  public init(host: String, port: Int, basePath: String = "") {
+  public init(scheme: Scheme = .http, host: String, port: Int, basePath: String = "") {
+    self.scheme = scheme
     self.host = host
     self.port = port
     self.basePath = basePath
   }
+
+  public var usesTLS: Bool { scheme == .https }
 
   /// The host as it goes in a URL or a `Host` header: an IPv6 literal keeps
   /// its brackets.
@@ -21,22 +31,24 @@ public struct UpstreamAddress: Sendable, Equatable, CustomStringConvertible {
 
   /// The `Host` header (RFC 9110 §7.2): the host as written, with its port
   /// only when it is not the scheme's default.
-  public var hostHeader: String { port == 80 ? hostInURL : "\(hostInURL):\(port)" }
+  public var hostHeader: String {
+    port == scheme.defaultPort ? hostInURL : "\(hostInURL):\(port)"
+  }
 
-  public var description: String { "http://\(hostInURL):\(port)\(basePath)" }
+  public var description: String { "\(scheme.rawValue)://\(hostInURL):\(port)\(basePath)" }
 
-  /// Parses `http://host[:port][/base/path][/]`. Userinfo, a query or a
+  /// Parses `http[s]://host[:port][/base/path][/]`. Userinfo, a query or a
   /// fragment is refused: none of them can mean anything here.
   static func parse(_ text: String) throws(ConfigError) -> UpstreamAddress {
     func failure(_ problem: String) -> ConfigError {
       ConfigError(key: "API_BASE", problem: problem)
     }
     guard let schemeEnd = text.firstRange(of: "://") else {
-      throw failure("expected http://host[:port][/path], got \"\(text)\"")
+      throw failure("expected http[s]://host[:port][/path], got \"\(text)\"")
     }
-    let scheme = text[..<schemeEnd.lowerBound].lowercased()
-    guard scheme == "http" else {
-      throw failure("unsupported URL scheme \"\(scheme)\" (only http)")
+    let written = text[..<schemeEnd.lowerBound].lowercased()
+    guard let scheme = Scheme(rawValue: written) else {
+      throw failure("unsupported URL scheme \"\(written)\" (http or https)")
     }
     let rest = text[schemeEnd.upperBound...]
     guard !rest.contains("?"), !rest.contains("#") else {
@@ -56,11 +68,11 @@ public struct UpstreamAddress: Sendable, Equatable, CustomStringConvertible {
     else {
       throw failure("the base path has an empty, . or .. segment: \"\(text)\"")
     }
-    let (host, written) = try hostAndPort(authority, in: text)
+    let (host, writtenPort) = try hostAndPort(authority, in: text)
     guard !host.isEmpty else { throw failure("missing host in \"\(text)\"") }
-    let port = written ?? 80
+    let port = writtenPort ?? scheme.defaultPort
     guard (1...65535).contains(port) else { throw failure("port \(port) is outside 1...65535") }
-    return UpstreamAddress(host: host, port: port, basePath: path)
+    return UpstreamAddress(scheme: scheme, host: host, port: port, basePath: path)
   }
 
   private static func hostAndPort(_ authority: Substring, in text: String) throws(ConfigError)

@@ -23,7 +23,10 @@ struct Router {
     case .health: health(exchange)
     case .metrics:
       exchange.send(
-        200, context.metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8")
+        200,
+        context.metrics.render(
+          tlsHandshakes: context.config.apiBase.usesTLS ? context.upstream.handshakes : nil),
+        contentType: "text/plain; version=0.0.4; charset=utf-8")
     case .openAPI:
       exchange.send(200, OpenAPIDocument.bytes, contentType: "application/yaml; charset=utf-8")
     }

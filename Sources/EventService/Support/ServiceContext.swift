@@ -22,13 +22,15 @@ final class ServiceContext {
   init(
     loop: EventLoop, config: ServiceConfig, upstreamAddress: UpstreamAddress, logger: Logger,
     metrics: ServiceMetrics
-  ) {
+  ) throws {
     self.loop = loop
     self.config = config
     self.logger = logger
     self.metrics = metrics
     upstream = UpstreamClient(
-      loop: loop, address: upstreamAddress, maxConnections: config.upstreamMaxConnections,
+      loop: loop, address: upstreamAddress,
+      tls: upstreamAddress.usesTLS ? try TLSClientContext(caFile: config.upstreamCAFile) : nil,
+      resolvConf: config.resolvConf, maxConnections: config.upstreamMaxConnections,
       timeoutMs: config.upstreamTimeoutMs, maxBodyBytes: config.maxUpstreamBodyBytes,
       headers: config.upstreamHeaders, retry: config.retry, budget: config.retryBudget,
       hedging: config.hedging,

@@ -1,3 +1,4 @@
+import Libevent
 import Prometheus
 import Resilience
 
@@ -28,6 +29,9 @@ public final class ServiceMetrics {
   private let hedges: Counter
   private let hedgesRefused: Counter
   private var droppedLogLinesReported = 0
+  /// Made on the first scrape with an HTTPS upstream.
+  private var handshakes: (full: Counter, resumed: Counter)?
+  private var handshakesReported = HTTPClient.Handshakes()
 
   private static let latencyBuckets: [Duration] = [
     1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000,
@@ -131,7 +135,9 @@ public final class ServiceMetrics {
 
   public func recordLateOutcome() { lateOutcomes.increment() }
 
-  public func render() -> [UInt8] {
+  /// `tlsHandshakes`: the upstream client's counts, for an HTTPS upstream.
+  public func render(tlsHandshakes: HTTPClient.Handshakes? = nil) -> [UInt8] {
+    if let counts = tlsHandshakes { report(counts) }
     // The sink counts drops on its own (it may drop before metrics exist).
     let dropped = LogSink.standardOutput.dropped
     if dropped > droppedLogLinesReported {
@@ -139,6 +145,27 @@ public final class ServiceMetrics {
       droppedLogLinesReported = dropped
     }
     return registry.emitToBuffer()
+  }
+
+  private func report(_ counts: HTTPClient.Handshakes) {
+    let counters =
+      handshakes
+      ?? {
+        let help = "TLS handshakes of new upstream connections, full or resuming a session"
+        let made = (
+          full: registry.makeCounter(
+            descriptor: Self.name("upstream_tls_handshakes", "total", help),
+            labels: [("session", "full")]),
+          resumed: registry.makeCounter(
+            descriptor: Self.name("upstream_tls_handshakes", "total", help),
+            labels: [("session", "resumed")])
+        )
+        handshakes = made
+        return made
+      }()
+    counters.full.increment(by: Int64(counts.full - handshakesReported.full))
+    counters.resumed.increment(by: Int64(counts.resumed - handshakesReported.resumed))
+    handshakesReported = counts
   }
 
   private func setBreakerState(_ state: BreakerState) {

@@ -32,7 +32,8 @@ public final class UpstreamClient {
   private var hedgeBudget: HedgeBudget
 
   public init(
-    loop: EventLoop, address: UpstreamAddress, maxConnections: Int, timeoutMs: Int64,
+    loop: EventLoop, address: UpstreamAddress, tls: TLSClientContext? = nil,
+    resolvConf: String = "/etc/resolv.conf", maxConnections: Int, timeoutMs: Int64,
     maxBodyBytes: Int = 8 << 20, headers: [(String, String)] = [], retry: RetryBackoff,
     budget: RetryBudget.Settings,
     hedging: HedgeSettings = HedgeSettings(),
@@ -42,7 +43,7 @@ public final class UpstreamClient {
     self.loop = loop
     http = HTTPClient(
       loop: loop, host: address.host, port: address.port, hostHeader: address.hostHeader,
-      maxConnections: maxConnections,
+      tls: tls, resolvConf: resolvConf, maxConnections: maxConnections,
       timeoutMs: timeoutMs, maxBodyBytes: maxBodyBytes)
     self.retry = retry
     self.budget = RetryBudget(settings: budget)
@@ -58,6 +59,9 @@ public final class UpstreamClient {
   }
 
   public func shutdown() { http.shutdown() }
+
+  /// TLS handshakes of new upstream connections: full, and resumed.
+  public var handshakes: HTTPClient.Handshakes { http.handshakes }
 
   public func getUsers(for caller: UpstreamCaller, _ completion: @escaping (UpstreamResult) -> Void)
     -> UpstreamHandle
@@ -214,15 +218,31 @@ public final class UpstreamClient {
     return configuredHeaders.isEmpty ? own : own + configuredHeaders
   }
 
-  /// Counts an attempt's outcome; local trouble is logged too, named as
-  /// such (it is not the upstream's).
+  /// Counts an attempt's outcome. Local trouble (not the upstream's), a name
+  /// that does not resolve and a failed TLS handshake are logged too, each
+  /// named as such, with the reason.
   private func record(_ route: UpstreamRoute, _ classified: UpstreamResult) {
     let outcome = classified.outcome
     metrics.recordUpstream(route: route, outcome: outcome)
-    if outcome == .localError {
+    switch classified {
+    case .failure(.transport(.local)):
       logger.warning(
         "upstream connection not opened: out of file descriptors or memory here",
         metadata: ["cause": "local_error", "route": .string(route.rawValue)])
+    case .failure(.transport(.dns(let reason))):
+      logger.warning(
+        "upstream name did not resolve",
+        metadata: [
+          "cause": "dns_error", "reason": .string(reason), "route": .string(route.rawValue),
+        ])
+    case .failure(.transport(.tls(let reason))):
+      logger.warning(
+        "upstream TLS handshake failed",
+        metadata: [
+          "cause": "tls_error", "reason": .string(reason), "route": .string(route.rawValue),
+        ])
+    default:
+      break
     }
   }
 

@@ -89,6 +89,8 @@ public enum UpstreamResult: Sendable {
     case .failure(.malformedBody): .malformedBody
     case .failure(.transport(.timeout)): .timeout
     case .failure(.transport(.connect)): .connectError
+    case .failure(.transport(.dns)): .dnsError
+    case .failure(.transport(.tls)): .tlsError
     case .failure(.transport(.tooLarge)): .tooLarge
     case .failure(.transport(.local)): .localError
     case .failure(.transport): .connectionError
@@ -103,6 +105,10 @@ public enum UpstreamOutcome: String, Sendable {
   case malformedBody = "malformed_body"
   case connectError = "connect_error"
   case connectionError = "connection_error"
+  /// The upstream's host name did not resolve.
+  case dnsError = "dns_error"
+  /// The TLS handshake failed or the certificate did not verify.
+  case tlsError = "tls_error"
   case tooLarge = "too_large"
   /// Not the upstream's doing (out of file descriptors or memory here):
   /// never retried, never a breaker failure.
@@ -132,7 +138,9 @@ public enum UpstreamFailure: Error, Sendable, Equatable, CustomStringConvertible
     case .status(let code): "upstream answered \(code)"
     case .malformedBody(let status, let problem): "upstream answered \(status) with \(problem)"
     case .transport(.timeout): "upstream timed out"
-    case .transport(.connect): "upstream refused the connection"
+    case .transport(.connect): "no upstream connection could be made (refused or timed out)"
+    case .transport(.dns(let reason)): "upstream name did not resolve: \(reason)"
+    case .transport(.tls(let reason)): "upstream TLS failed: \(reason)"
     case .transport(.closed): "upstream closed the connection"
     case .transport(.invalidResponse): "upstream sent an invalid response"
     case .transport(.tooLarge): "upstream answer over MAX_UPSTREAM_BODY_BYTES"
