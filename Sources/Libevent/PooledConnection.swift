@@ -181,8 +181,14 @@ final class PooledConnection {
     if verifyError.pointee != 0 {
       return "certificate verify failed: \(OpenSSLError.verifyText(verifyError.pointee))"
     }
-    let code = bufferevent_get_openssl_error(bev)
-    return code == 0 ? nil : "handshake failed: \(OpenSSLError.text(code))"
+    // libevent queues `SSL_get_error`'s code (a small number) ahead of
+    // OpenSSL's own errors; an I/O error alone (refused, closed) is no TLS
+    // reason, and the connect failure it is moves on to the next address.
+    var reason: UInt?
+    while case let code = bufferevent_get_openssl_error(bev), code != 0 {
+      if code > 0xFF && reason == nil { reason = code }
+    }
+    return reason.map { "handshake failed: \(OpenSSLError.text($0))" }
   }
 
   /// Frees the libevent connection now. A request still on it is freed by

@@ -70,26 +70,8 @@ struct ServiceStack {
     let tally = Tally()
     let headers = UpstreamHeaderLog()
     let background = try BackgroundLoop { loop in
-      let upstream = try HTTPServer(loop: loop, host: upstreamHost, port: 0) { request in
-        let method = request.method.rawValue
-        tally.add("\(method) \(request.path)")
-        headers.add(
-          .init(
-            path: request.path, traceparent: request.header("traceparent"),
-            requestID: request.header("X-Request-Id"), host: request.header("Host"),
-            apiKey: request.header("X-Api-Key")))
-        let reply = script(method, request.path, request.body)
-        let answer = {
-          if reply.drop {
-            request.drop()
-          } else {
-            request.respond(
-              status: reply.status, headers: [("Content-Type", "application/json")],
-              body: Array(reply.body.utf8))
-          }
-        }
-        if reply.delayMs > 0 { loop.schedule(afterMs: reply.delayMs, answer) } else { answer() }
-      }
+      let upstream = try ScriptedUpstream.serve(
+        on: loop, host: upstreamHost, tally: tally, headers: headers, script: script)
       var serviceConfig = settings.service
       // The configured host (an IP or a name) with the scripted upstream's port.
       serviceConfig.apiBase.port = upstream.port
@@ -120,4 +102,64 @@ struct ServiceStack {
   }
 
   func stop() { background.stop() }
+}
+
+/// An upstream whose answers a test scripts, on a loop of the test's.
+enum ScriptedUpstream {
+  /// Serves `script` on `host` (a free port; HTTPS with `tls`), counting
+  /// requests by "METHOD path" in `tally` and logging their headers.
+  static func serve(
+    on loop: EventLoop, host: String, tls: TLSServerContext? = nil,
+    limits: HTTPServerLimits = HTTPServerLimits(), tally: Tally, headers: UpstreamHeaderLog,
+    script: @escaping ServiceStack.Script
+  ) throws -> HTTPServer {
+    try HTTPServer(loop: loop, host: host, port: 0, limits: limits, tls: tls) { request in
+      let method = request.method.rawValue
+      tally.add("\(method) \(request.path)")
+      headers.add(
+        .init(
+          path: request.path, traceparent: request.header("traceparent"),
+          requestID: request.header("X-Request-Id"), host: request.header("Host"),
+          apiKey: request.header("X-Api-Key")))
+      let reply = script(method, request.path, request.body)
+      let answer = {
+        if reply.drop {
+          request.drop()
+        } else {
+          request.respond(
+            status: reply.status, headers: [("Content-Type", "application/json")],
+            body: Array(reply.body.utf8))
+        }
+      }
+      if reply.delayMs > 0 { loop.schedule(afterMs: reply.delayMs, answer) } else { answer() }
+    }
+  }
+
+  /// A scripted upstream alone on its own loop thread (for a service run as
+  /// a process): its port, what it was asked, and `stop()`.
+  struct Running {
+    let background: BackgroundLoop
+    let port: Int
+    let requests = Tally()
+    let headers = UpstreamHeaderLog()
+
+    init(
+      host: String = "127.0.0.1", tls: TestCertificates.Pair? = nil,
+      limits: HTTPServerLimits = HTTPServerLimits(), script: @escaping ServiceStack.Script
+    ) throws {
+      let (requests, headers) = (self.requests, self.headers)
+      background = try BackgroundLoop { loop in
+        let context = try tls.map {
+          try TLSServerContext(certificateFile: $0.certificate, keyFile: $0.key)
+        }
+        let server = try ScriptedUpstream.serve(
+          on: loop, host: host, tls: context, limits: limits, tally: requests, headers: headers,
+          script: script)
+        return (server, [server.port])
+      }
+      port = background.ports[0]
+    }
+
+    func stop() { background.stop() }
+  }
 }
