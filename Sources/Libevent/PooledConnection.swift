@@ -166,6 +166,14 @@ final class PooledConnection {
     guard !isConnected else { return }
     isConnected = true
     dialTimer.cancel()
+    // The request goes out whole: under TLS its head and body are separate
+    // records, and Nagle plus delayed ACKs would hold the second for 40 ms.
+    if let bev {
+      var on: Int32 = 1
+      setsockopt(
+        bufferevent_getfd(bev), Int32(IPPROTO_TCP), TCP_NODELAY, &on,
+        socklen_t(MemoryLayout<Int32>.size))
+    }
     onConnected(self)
   }
 

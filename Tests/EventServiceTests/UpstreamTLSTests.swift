@@ -238,4 +238,33 @@ struct UpstreamTLSTests {
     #expect(exited)
     #expect(service.process.terminationStatus == 0)
   }
+
+  /// The README's HTTPS quick start: `./scripts/run.sh --tls` serves all
+  /// four endpoints with the embedded mock on HTTPS, a CA file of its own
+  /// and an API key read from a file.
+  @Test func theQuickStartOverHTTPSAnswersEveryEndpoint() throws {
+    let directory = FileManager.default.temporaryDirectory
+      .appendingPathComponent("tls-demo-\(getpid())").path
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    var service = try RunningService(
+      environment: [
+        "PORT": "0", "TLS_DEMO_DIR": directory,
+        "MOCK": #"{"PORT": 0, "ERROR_RATE": 0, "EVENT_DELAY_MS": 20}"#,
+      ], script: ["scripts/run.sh", "--tls"])
+    defer { if service.process.isRunning { service.process.terminate() } }
+    let port = service.port
+    #expect(try TestHTTP.send(.get("/getUsers"), port: port).status == 200)
+    #expect(try TestHTTP.send(.get("/getEvents"), port: port).status == 200)
+    let events = try TestHTTP.send(.get("/getEventsByUserId/1"), port: port)
+    #expect(events.status == 200)
+    #expect(events.json?.arrayValue?.count == 2)
+    let added = try TestHTTP.send(.postJSON("/addEvent", #"{"name":"n","userId":1}"#), port: port)
+    #expect(added.status == 200)
+    let key = try String(contentsOfFile: directory + "/api-key.json", encoding: .utf8)
+    let log = logOf(&service)
+    #expect(log.contains("tls=true"))
+    #expect(log.contains("upstream=https://"))
+    #expect(!log.contains("level=warning"), "\(log)")
+    #expect(!log.contains(key.split(separator: "\"")[3]))
+  }
 }

@@ -47,9 +47,22 @@ struct RunningService {
   private(set) var log = ""
 
   /// `wrapper`: a command that runs the binary (`prlimit --nofile=…`).
-  init(environment: [String: String], wrapper: [String] = []) throws {
+  /// `script`: a script of the repository's (`scripts/run.sh`) that runs
+  /// the built binary (told where it is by `EVENT_SERVICE_BIN_DIR`).
+  init(
+    environment: [String: String], wrapper: [String] = [], script: [String]? = nil
+  ) throws {
     guard let process = BuiltProduct.process("event-service") else {
       throw TestFailure("event-service not built")
+    }
+    var environment = environment
+    if let script, let first = script.first {
+      let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+      process.executableURL = root.appendingPathComponent(first)
+      process.arguments = Array(script.dropFirst())
+      environment["EVENT_SERVICE_BIN_DIR"] = BuiltProduct.directory.path
+      environment["PATH"] = ProcessInfo.processInfo.environment["PATH"]
     }
     if let launcher = wrapper.first, let binary = process.executableURL {
       process.executableURL = URL(fileURLWithPath: launcher)
