@@ -158,11 +158,11 @@ struct JSONReader {
       switch name {
       case .input(let range):
         let run = UnsafeBufferPointer(rebasing: bytes[range])
-        inserted = names.insert(run)
+        inserted = names.insert(range, of: bytes)
         // Checked as it was read: decoding cannot need repairs.
         if building || !inserted { key = String(decoding: run, as: UTF8.self) }
       case .scratch:
-        inserted = scratch.withUnsafeBufferPointer { names.insert($0) }
+        inserted = scratch.withUnsafeBufferPointer { names.insert(copy: $0, input: bytes) }
         if building || !inserted { key = String(decoding: scratch, as: UTF8.self) }
       }
       guard inserted else {

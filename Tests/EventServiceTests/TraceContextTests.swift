@@ -85,3 +85,22 @@ struct TraceContextTests {
     #expect(!spans.contains("b7ad6b7169203331"))
   }
 }
+
+@Suite("Hex digits")
+struct HexDigitsTests {
+  @Test(
+    arguments: [
+      0, 1, 0x9, 0xA, 0xF, 0x10, 0xDEAD_BEEF, 0x0123_4567_89AB_CDEF, 0xFEDC_BA98_7654_3210,
+      UInt64.max, 1 << 63,
+    ] as [UInt64])
+  func sixteenDigitsMatchTheStandardLibrary(value: UInt64) {
+    let written = String(unsafeUninitializedCapacity: 18) { buffer in
+      buffer[0] = UInt8(ascii: "<")
+      buffer[17] = UInt8(ascii: ">")
+      HexDigits.write(value, digits: 16, into: buffer, at: 1)
+      return 18
+    }
+    let expected = String(value, radix: 16)
+    #expect(written == "<" + String(repeating: "0", count: 16 - expected.count) + expected + ">")
+  }
+}

@@ -56,6 +56,13 @@ struct JSONStrictnessTests {
     (#"{"a":{"b":1,"b":2}}"#, #""b""#),
     (#"[{"x":1},{"y":[{"z":1,"z":1}]}]"#, #""z""#),
     (#"{"a":1,"\u0061":2}"#, #""a""#),
+    (#"{"\u0061":1,"b":{"\u0061":1},"a":2}"#, #""a""#),
+    // Past the size where a set takes over, names copied or not.
+    (
+      "{"
+        + (0..<20).map { #""\u006b\#($0)":0,"# }
+        .joined() + #""k7":1}"#, #""k7""#
+    ),
   ])
   func duplicateKeysAtAnyDepthAreRejectedByName(text: String, key: String) {
     for check in [

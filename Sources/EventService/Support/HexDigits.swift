@@ -8,11 +8,36 @@ enum HexDigits {
     _ value: UInt64, digits count: Int, into buffer: UnsafeMutableBufferPointer<UInt8>,
     at start: Int
   ) {
+    if count == 16 {
+      // Eight digits per word, all at once: a quarter of the per-digit loop's cost.
+      precondition(start >= 0 && start + 16 <= buffer.count)
+      let base = UnsafeMutableRawPointer(buffer.baseAddress! + start)
+      base.storeBytes(of: eightDigits(UInt32(truncatingIfNeeded: value >> 32)), as: UInt64.self)
+      base.storeBytes(
+        of: eightDigits(UInt32(truncatingIfNeeded: value)), toByteOffset: 8, as: UInt64.self)
+      return
+    }
     var rest = value
     for i in stride(from: start + count - 1, through: start, by: -1) {
       buffer[i] = digit(UInt8(truncatingIfNeeded: rest & 0xF))
       rest >>= 4
     }
+  }
+
+  /// The eight hex digits of `value`, most significant first in memory: its
+  /// nibbles spread one to a byte, then each byte turned into its digit
+  /// (`a`...`f` get 39 more than `0`...`9` would).
+  @inline(__always)
+  static func eightDigits(_ value: UInt32) -> UInt64 {
+    var x = UInt64(value)
+    x = (x | x << 16) & 0x0000_FFFF_0000_FFFF
+    x = (x | x << 8) & 0x00FF_00FF_00FF_00FF
+    x = (x | x << 4) & 0x0F0F_0F0F_0F0F_0F0F
+    let letters = ((x &+ 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101
+    let digits = x &+ 0x3030_3030_3030_3030 &+ letters &* 0x27
+    // The most significant nibble is in the highest byte: first in memory
+    // once big-endian.
+    return digits.bigEndian
   }
 
   /// How many digits `value` needs (at least one).
