@@ -6,7 +6,11 @@
 # flight. A second run puts a hostile upstream (scripts/hostile-upstream.py:
 # interim 1xx answers, a body that never ends) and hostile clients (trickled
 # headers, an oversized announced body, smuggling framing, a chunked body) in
-# front of it. Exits non-zero if valgrind reports an error or a definite leak.
+# front of it. A third run serves the mock over TLS and the service calls it
+# over HTTPS (full and resumed handshakes, a 40-event fan-out on new TLS
+# connections, POSTs on fresh ones, verification failures, SIGTERM with TLS
+# fetches in flight). Exits non-zero if valgrind reports an error or a
+# definite leak.
 #
 # It runs the release binary (what users run), or the binary given as $1.
 # The binary links mimalloc; memcheck's preloaded malloc and free still come
@@ -60,4 +64,29 @@ kill $hostile 2>/dev/null; wait $hostile 2>/dev/null
 grep -v "^### unhandled" /tmp/valgrind-hostile.err | head -60
 echo "hostile-peers service exit status under valgrind: $hostile_status (0 = clean; 9 = valgrind found errors)"
 [ "$status" -eq 0 ] && status=$hostile_status
+
+echo "== TLS"
+config=$(./scripts/dev-tls.sh .build-valgrind/tls)
+# 40 events: every new connection does an ECDHE key exchange, even resumed,
+# and under valgrind each takes tens of milliseconds.
+PORT=3420 API_BASE=https://localhost:3421 MOCK='{"PORT":3421,"EVENT_DELAY_MS":50,"FAIL_DELAY_MS":10,"ERROR_RATE":0.2,"EXTRA_USERS":[{"id":"big","events":40}]}' BACKOFF_MS=300 UPSTREAM_TIMEOUT_MS=5000 \
+  valgrind --suppressions=scripts/valgrind.supp --error-exitcode=9 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite -q $BIN --config "$config" > /tmp/valgrind-tls.out 2> /tmp/valgrind-tls.err &
+pid=$!
+# The same mock, but a service that does not trust its CA: every handshake fails verification.
+PORT=3422 API_BASE=https://localhost:3421 MOCK='{"ENABLED":false}' GET_RETRIES=1 \
+  valgrind --suppressions=scripts/valgrind.supp --error-exitcode=9 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite -q $BIN > /tmp/valgrind-untrusted.out 2> /tmp/valgrind-untrusted.err &
+untrusted=$!
+for i in $(seq 100); do curl -sf localhost:3420/health > /dev/null && curl -sf localhost:3422/health > /dev/null && break; sleep 0.2; done
+for i in $(seq 10); do curl -s -o /dev/null localhost:3420/getUsers; curl -s -o /dev/null localhost:3420/getEvents; done
+curl -s -o /dev/null -w "tls fanout %{http_code} %{time_total}\n" localhost:3420/getEventsByUserId/big
+for i in $(seq 12); do curl -s -o /dev/null -w "%{http_code} " -X POST localhost:3420/addEvent -H 'Content-Type: application/json' -d '{"name":"x","userId":1}'; sleep 0.05; done; echo
+for i in 1 2 3; do curl -s -o /dev/null -w "untrusted %{http_code}\n" localhost:3422/getUsers; done
+curl -s localhost:3420/metrics | grep -E "tls_handshakes_total\{"
+curl -s localhost:3422/metrics | grep -E 'outcome="tls_error"'
+(curl -s -o /dev/null -w "tls inflight-at-shutdown %{http_code}\n" localhost:3420/getEventsByUserId/1 &) ; sleep 0.05
+kill -TERM $pid $untrusted; wait $pid; tls_status=$?; wait $untrusted; untrusted_status=$?
+grep -v "^### unhandled" /tmp/valgrind-tls.err /tmp/valgrind-untrusted.err | head -60
+echo "TLS service exit status under valgrind: $tls_status, untrusted: $untrusted_status (0 = clean; 9 = valgrind found errors)"
+[ "$status" -eq 0 ] && status=$tls_status
+[ "$status" -eq 0 ] && status=$untrusted_status
 exit $status
