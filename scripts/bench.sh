@@ -10,6 +10,7 @@
 #   (the concurrent section runs CONCURRENT_DURATION, 20 s: its requests
 #   finish in waves of 1,000 every ~505 ms, and a short run counts too few)
 #   scripts/bench.sh instr [--profile]    # instructions per request (callgrind)
+#   scripts/bench.sh tls                  # what TLS to the upstream costs
 #
 # Sections:
 #   health      GET /health: the service's own cost, no upstream
@@ -32,10 +33,15 @@
 #               the extra upstream requests hedging cost
 #   reference   nginx as a plain pass-through proxy to the same mock, and a
 #               static /health: how far the service is from a C proxy's floor
-#   instr       see scripts/bench-instr.sh
+#   tls         TLS to the upstream against plain HTTP: instructions per
+#               request (keep-alive, full and resumed handshakes, a 1,000-event
+#               fan-out cold and warm) and wall clock (scripts/bench-tls.sh)
+#   instr       see scripts/bench-instr.sh (`instr --tls`: the TLS counts alone)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = instr ] && [ "${2:-}" = --tls ]; then INSTR_ONLY=1 exec ./scripts/bench-tls.sh; fi
 [ "${1:-}" = instr ] && exec ./scripts/bench-instr.sh "${@:2}"
+if [ "${1:-}" = tls ]; then exec ./scripts/bench-tls.sh; fi
 ./scripts/ensure-deps.sh wrk curl gnuplot-nox nginx-light
 swift build -c release --product event-service >/dev/null
 swift build -c release --product event-mock >/dev/null

@@ -9,7 +9,7 @@
 # reading memory that Swift freed, such as a string libevent kept a pointer to.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/ensure-deps.sh
+./scripts/ensure-deps.sh openssl
 for sanitizer in ${*:-address thread}; do
   echo "== swift test --sanitize=$sanitizer"
   ASAN_OPTIONS="detect_leaks=0:suppressions=$PWD/scripts/asan.supp" swift test --scratch-path ".build-$sanitizer" --sanitize="$sanitizer"

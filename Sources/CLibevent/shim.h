@@ -70,6 +70,12 @@ static inline void CLibevent_tls_ctx_cache_client_sessions(SSL_CTX *ctx) {
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
 }
 
+// A server that resumes no session: no tickets, no session cache.
+static inline void CLibevent_tls_ctx_no_resumption(SSL_CTX *ctx) {
+  SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+}
+
 static inline int CLibevent_tls_ctx_set_app_data(SSL_CTX *ctx, void *data) {
   return SSL_CTX_set_app_data(ctx, data);
 }

@@ -140,6 +140,7 @@ final class PooledConnection {
       evcon,
       { _, arg in
         let connection = Unmanaged<PooledConnection>.fromOpaque(arg!).takeUnretainedValue()
+        connection.keepSessionResumable()
         connection.onPeerClose(connection.id)
       }, Unmanaged.passUnretained(self).toOpaque())
     watchForConnect()
@@ -199,6 +200,20 @@ final class PooledConnection {
     return reason.map { "handshake failed: \(OpenSSLError.text($0))" }
   }
 
+  /// OpenSSL forgets a session (marks it not resumable) when a connection
+  /// that used it is reset or freed without a close_notify sent — which is
+  /// how evhttp ends every connection, and the session is the one new
+  /// connections offer. The connection is declared shut down cleanly first:
+  /// since TLS 1.1 an unclean close no longer forbids resumption (RFC 4346
+  /// §7.2.1), and the peer still sees the end of the stream. Runs in the
+  /// close callback, which evhttp calls before it resets the connection.
+  func keepSessionResumable() {
+    guard tls != nil, isConnected, let bev, let ssl = bufferevent_openssl_get_ssl(bev) else {
+      return
+    }
+    SSL_set_shutdown(ssl, SSL_get_shutdown(ssl) | SSL_SENT_SHUTDOWN)
+  }
+
   /// Frees the libevent connection now. A request still on it is freed by
   /// libevent without any callback: the client has aborted it first.
   func freeNow() {
@@ -209,6 +224,7 @@ final class PooledConnection {
     lookup?.cancel()
     lookup = nil
     guard let evcon else { return }
+    keepSessionResumable()
     evhttp_connection_set_closecb(evcon, nil, nil)
     evhttp_connection_free(evcon)
     self.evcon = nil

@@ -85,7 +85,8 @@ public final class TLSClientContext {
 public final class TLSServerContext {
   let ctx: OpaquePointer
 
-  public init(certificateFile: String, keyFile: String) throws(TLSError) {
+  /// `resumption` false: every handshake is a full one (for measuring it).
+  public init(certificateFile: String, keyFile: String, resumption: Bool = true) throws(TLSError) {
     guard let ctx = SSL_CTX_new(TLS_server_method()) else {
       throw TLSError(description: "cannot make a TLS context: \(OpenSSLError.take())")
     }
@@ -104,6 +105,7 @@ public final class TLSServerContext {
       throw TLSError(
         description: "key \(keyFile) does not match certificate \(certificateFile)")
     }
+    if !resumption { CLibevent_tls_ctx_no_resumption(ctx) }
   }
 
   deinit { SSL_CTX_free(ctx) }

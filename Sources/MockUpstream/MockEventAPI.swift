@@ -26,10 +26,12 @@ public final class MockEventAPI {
     let tls =
       settings.servesTLS
       ? try TLSServerContext(
-        certificateFile: settings.tlsCertificateFile, keyFile: settings.tlsKeyFile) : nil
+        certificateFile: settings.tlsCertificateFile, keyFile: settings.tlsKeyFile,
+        resumption: settings.tlsResumption) : nil
     server = try HTTPServer(
       loop: loop, host: settings.host, port: settings.port,
-      limits: HTTPServerLimits(maxBodyBytes: 1 << 20), tls: tls
+      limits: HTTPServerLimits(maxBodyBytes: 1 << 20, idleTimeoutMs: settings.idleTimeoutMs),
+      tls: tls
     ) { [self] request in self.handle(request) }
   }
 

@@ -29,6 +29,12 @@ public struct MockSettings: Sendable, Equatable {
   /// PEM files: with both set the mock serves HTTPS instead of HTTP.
   public var tlsCertificateFile = ""
   public var tlsKeyFile = ""
+  /// Whether clients may resume TLS sessions (`event-mock --tls-no-resumption`
+  /// turns it off, to measure full handshakes).
+  public var tlsResumption = true
+  /// How long an idle keep-alive connection stays open (`event-mock
+  /// --idle-timeout-ms`), as a real API's server would close it.
+  public var idleTimeoutMs: Int64 = 20_000
 
   public var servesTLS: Bool { !tlsCertificateFile.isEmpty }
 

@@ -32,12 +32,18 @@ struct EventMockCommand: ParsableCommand {
   @Option(help: "Certificate chain (PEM): serve HTTPS instead of HTTP, with --tls-key.")
   var tlsCert = ""
   @Option(help: "Private key (PEM) of --tls-cert.") var tlsKey = ""
+  @Option(help: "How long an idle keep-alive connection stays open (ms).")
+  var idleTimeoutMs = defaults.idleTimeoutMs
+  @Flag(help: "Resume no TLS session: every handshake is a full one.")
+  var tlsNoResumption = false
 
   func validate() throws {
     guard (0...1).contains(errorRate), (0...1).contains(slowRate) else {
       throw ValidationError("--error-rate and --slow-rate must be within 0...1")
     }
-    guard okCount >= 0, failCount >= 0, failDelayMs >= 0, eventDelayMs >= 0, slowDelayMs >= 0 else {
+    guard okCount >= 0, failCount >= 0, failDelayMs >= 0, eventDelayMs >= 0, slowDelayMs >= 0,
+      idleTimeoutMs > 0
+    else {
       throw ValidationError("counts and delays must not be negative")
     }
     _ = try extraUsers()
@@ -62,6 +68,8 @@ struct EventMockCommand: ParsableCommand {
     settings.extraUsers = try extraUsers()
     settings.tlsCertificateFile = tlsCert
     settings.tlsKeyFile = tlsKey
+    settings.tlsResumption = !tlsNoResumption
+    settings.idleTimeoutMs = idleTimeoutMs
     ProcessLimits.raiseOpenFileLimit()
     let loop = EventLoop()
     let mock = try MockEventAPI(loop: loop, settings: settings)

@@ -1,3 +1,4 @@
+import Foundation
 import MiniJSON
 import Testing
 
@@ -72,5 +73,81 @@ struct UpstreamPathTests {
     #expect(try stack.get("/getUsers").status == 200)
     #expect(try stack.postJSON(#"{"name":"n","userId":1}"#).status == 200)
     #expect(stack.upstreamHeaders.all.map(\.apiKey) == ["k-123", "k-123"])
+  }
+}
+
+/// A name's addresses are dialed in turn within one attempt.
+@Suite("Upstream addresses")
+struct UpstreamAddressTests {
+  /// A listener that never accepts, with its one-place queue filled: the
+  /// kernel drops every further SYN, so a connect to it neither succeeds
+  /// nor fails.
+  final class BlackHole {
+    let fd: Int32
+    let filler: Int32
+
+    init(host: String, port: Int) throws {
+      let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+      self.fd = fd
+      var on: Int32 = 1
+      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+      var address = sockaddr_in()
+      address.sin_family = sa_family_t(AF_INET)
+      address.sin_port = UInt16(port).bigEndian
+      address.sin_addr.s_addr = inet_addr(host)
+      let bound = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+          bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+        }
+      }
+      guard bound, listen(fd, 0) == 0 else { throw TestFailure("black hole: errno \(errno)") }
+      let filler = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+      self.filler = filler
+      let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+          connect(filler, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+        }
+      }
+      guard connected else { throw TestFailure("black hole filler: errno \(errno)") }
+    }
+
+    deinit {
+      close(filler)
+      close(fd)
+    }
+  }
+
+  @Test func anAddressThatNeverAnswersGivesWayToTheNextWithinTheAttempt() throws {
+    let dns = try FakeDNS(records: ["api.test": ["127.0.0.5", "127.0.0.1"]])
+    defer { dns.stop() }
+    let stack = try ServiceStack.withScript(
+      {
+        $0.service.apiBase.host = "api.test"
+        $0.service.resolvConf = dns.resolvConf
+        $0.service.retry.retries = 0
+        $0.service.upstreamTimeoutMs = 2_000
+      }, script: { _, _, _ in ScriptedReply(body: "[]") })
+    defer { stack.stop() }
+    let hole = try BlackHole(host: "127.0.0.5", port: stack.upstreamPort)
+    #expect(try stack.get("/getUsers").status == 200)
+    #expect(stack.upstreamRequests.total == 1)
+    withExtendedLifetime(hole) {}
+  }
+
+  @Test func aRefusedAddressGivesWayToTheNext() throws {
+    let dns = try FakeDNS(records: ["api.test": ["127.0.0.6", "127.0.0.1"]])
+    defer { dns.stop() }
+    let stack = try ServiceStack.withScript(
+      {
+        $0.service.apiBase.host = "api.test"
+        $0.service.resolvConf = dns.resolvConf
+        $0.service.retry.retries = 0
+      }, script: { method, _, _ in ScriptedReply(body: method == "POST" ? "{}" : "[]") })
+    defer { stack.stop() }
+    #expect(try stack.get("/getUsers").status == 200)
+    #expect(try stack.postJSON(#"{"name":"n","userId":1}"#).status == 200)
+    #expect(
+      stack.upstreamHeaders.all.map(\.host)
+        == Array(repeating: "api.test:\(stack.upstreamPort)", count: 2))
   }
 }
