@@ -44,14 +44,14 @@ wait_http() {
 }
 
 # mock NAME PORT DELAY_MS [flags]: an event-mock on CPU 1 whose writes all
-# succeed, and which keeps idle connections for 10 minutes (under callgrind a
-# cold 1,000-event fan-out outlasts the default 20 s, and the warm one would
-# find its connections closed).
+# succeed, and which waits 10 minutes on its clients (under callgrind the
+# service takes longer than the default 10 s to send its requests on a
+# thousand new TLS connections, and the mock would close them).
 mock() {
   local name=$1 port=$2 delay=$3
   shift 3
   taskset -c 1 "$BIN/event-mock" --port "$port" --error-rate 0 --event-delay-ms "$delay" \
-    --ok-count 1000000000 --fail-count 0 --idle-timeout-ms 600000 "$@" >"$out/mock-$name.log" 2>&1 &
+    --ok-count 1000000000 --fail-count 0 --client-timeout-ms 600000 "$@" >"$out/mock-$name.log" 2>&1 &
   pids+=($!)
 }
 TLS_FLAGS=(--tls-cert "$tls/localhost.pem" --tls-key "$tls/localhost.key")
@@ -119,7 +119,7 @@ wrk_args() { # PATH [script]
 }
 wrk_warm() { # PATH [script]
   # shellcheck disable=SC2046
-  wrk $(wrk_args "$@") -d1s "http://127.0.0.1:$PORT$1"
+  wrk $(wrk_args "$@") -d2s "http://127.0.0.1:$PORT$1"
 }
 wrk_requests() { # PATH [script]
   # shellcheck disable=SC2046

@@ -202,6 +202,7 @@ public final class HTTPServer: LoopRegistration {
       replyBytesInFlight += connection.replyBytes
     }
     head.withReason(for: status) { evhttp_send_reply(raw, Int32(status), $0, replyBuffer) }
+    if tls != nil, let connection { connection.joinReplyForTLS() }
   }
 
   /// libevent reads no body for HEAD, TRACE or a method it does not know.

@@ -65,6 +65,17 @@ final class InboundConnection {
       : evbuffer_cb_clear_flags(input, inputCallback, flags)
   }
 
+  /// A reply's head and body are separate chains of the output buffer, and
+  /// bufferevent_openssl writes each chain as a TLS record of its own. A
+  /// reply that fits one record is joined into one chain before the write
+  /// event comes, so it leaves in one record (as nginx or Go send a small
+  /// answer): one decryption for the client, not two.
+  func joinReplyForTLS() {
+    let output = bufferevent_get_output(bev)
+    let length = evbuffer_get_length(output)
+    if length > 0 && length <= 16_384 { evbuffer_pullup(output, -1) }
+  }
+
   /// Watches for a hang-up while a request is served (`ServerRequest.onClientGone`).
   private var hangup: DisconnectWatch?
 

@@ -149,7 +149,7 @@ final class PooledConnection {
 
   /// evhttp writes a request into the bufferevent once connected: the
   /// first bytes added to its output say the connect (and handshake)
-  /// succeeded. The hook is switched off after that.
+  /// succeeded. The hook is removed after that.
   private func watchForConnect() {
     guard let bev else { return }
     connectedHook = evbuffer_add_cb(
@@ -161,9 +161,11 @@ final class PooledConnection {
   }
 
   private func connected(_ buffer: OpaquePointer) {
-    if let connectedHook {
-      evbuffer_cb_clear_flags(buffer, connectedHook, UInt32(EVBUFFER_CB_ENABLED))
-    }
+    // Removed, not just switched off: libevent would visit it on every
+    // change to the buffer. It may remove itself (libevent reads the next
+    // entry first).
+    if let connectedHook { evbuffer_remove_cb_entry(buffer, connectedHook) }
+    connectedHook = nil
     guard !isConnected else { return }
     isConnected = true
     dialTimer.cancel()

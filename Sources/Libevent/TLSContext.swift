@@ -36,6 +36,10 @@ public final class TLSClientContext {
     }
     CLibeventShims_verify_peer(ctx)
     CLibevent_tls_ctx_cache_client_sessions(ctx)
+    // AES-128-GCM first: four fewer AES rounds per block than OpenSSL's
+    // default preference (AES-256-GCM), at a strength no attack comes near.
+    _ = SSL_CTX_set_ciphersuites(
+      ctx, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256")
     // Unretained: cleared in deinit, before the context can be freed.
     _ = CLibevent_tls_ctx_set_app_data(ctx, Unmanaged.passUnretained(self).toOpaque())
     SSL_CTX_sess_set_new_cb(ctx) { ssl, session in

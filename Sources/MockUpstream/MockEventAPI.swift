@@ -30,12 +30,21 @@ public final class MockEventAPI {
         resumption: settings.tlsResumption) : nil
     server = try HTTPServer(
       loop: loop, host: settings.host, port: settings.port,
-      limits: HTTPServerLimits(maxBodyBytes: 1 << 20, idleTimeoutMs: settings.idleTimeoutMs),
-      tls: tls
+      limits: Self.limits(settings), tls: tls
     ) { [self] request in self.handle(request) }
   }
 
   public var port: Int { server.port }
+
+  private static func limits(_ settings: MockSettings) -> HTTPServerLimits {
+    var limits = HTTPServerLimits(maxBodyBytes: 1 << 20)
+    if let timeout = settings.clientTimeoutMs {
+      limits.headerTimeoutMs = timeout
+      limits.bodyTimeoutMs = timeout
+      limits.idleTimeoutMs = timeout
+    }
+    return limits
+  }
 
   /// Stops accepting; `onDrained` runs when the requests in flight are answered.
   public func stop(onDrained: @escaping () -> Void = {}) {

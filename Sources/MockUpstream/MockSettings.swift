@@ -32,9 +32,10 @@ public struct MockSettings: Sendable, Equatable {
   /// Whether clients may resume TLS sessions (`event-mock --tls-no-resumption`
   /// turns it off, to measure full handshakes).
   public var tlsResumption = true
-  /// How long an idle keep-alive connection stays open (`event-mock
-  /// --idle-timeout-ms`), as a real API's server would close it.
-  public var idleTimeoutMs: Int64 = 20_000
+  /// How long the mock waits on a client (`event-mock --client-timeout-ms`):
+  /// for a request's head from the accept, for its body, and between
+  /// keep-alive requests. nil: the server's defaults (10 s, 10 s, 20 s).
+  public var clientTimeoutMs: Int64?
 
   public var servesTLS: Bool { !tlsCertificateFile.isEmpty }
 

@@ -32,8 +32,11 @@ struct EventMockCommand: ParsableCommand {
   @Option(help: "Certificate chain (PEM): serve HTTPS instead of HTTP, with --tls-key.")
   var tlsCert = ""
   @Option(help: "Private key (PEM) of --tls-cert.") var tlsKey = ""
-  @Option(help: "How long an idle keep-alive connection stays open (ms).")
-  var idleTimeoutMs = defaults.idleTimeoutMs
+  @Option(
+    help:
+      "How long to wait on a client: for a request from the accept, and between requests (ms; default 10000 and 20000)."
+  )
+  var clientTimeoutMs: Int64?
   @Flag(help: "Resume no TLS session: every handshake is a full one.")
   var tlsNoResumption = false
 
@@ -42,7 +45,7 @@ struct EventMockCommand: ParsableCommand {
       throw ValidationError("--error-rate and --slow-rate must be within 0...1")
     }
     guard okCount >= 0, failCount >= 0, failDelayMs >= 0, eventDelayMs >= 0, slowDelayMs >= 0,
-      idleTimeoutMs > 0
+      (clientTimeoutMs ?? 1) > 0
     else {
       throw ValidationError("counts and delays must not be negative")
     }
@@ -69,7 +72,7 @@ struct EventMockCommand: ParsableCommand {
     settings.tlsCertificateFile = tlsCert
     settings.tlsKeyFile = tlsKey
     settings.tlsResumption = !tlsNoResumption
-    settings.idleTimeoutMs = idleTimeoutMs
+    settings.clientTimeoutMs = clientTimeoutMs
     ProcessLimits.raiseOpenFileLimit()
     let loop = EventLoop()
     let mock = try MockEventAPI(loop: loop, settings: settings)
