@@ -76,4 +76,6 @@ measure "POST /addEvent, 503 circuit_open" addevent /addEvent scripts/bench-adde
 measure "GET /getUsers" users /getUsers
 measure "GET /getEventsByUserId/1" events /getEventsByUserId/1
 measure "GET /metrics" metrics /metrics
-[ "$PROFILE" = 1 ] && echo "callgrind files: $out (callgrind_annotate $out/callgrind.out.$service.N)"
+if [ "$PROFILE" = 1 ]; then
+  echo "callgrind files: $out (callgrind_annotate $out/callgrind.out.$service.N)"
+fi
