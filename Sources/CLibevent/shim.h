@@ -70,6 +70,13 @@ static inline void CLibevent_tls_ctx_cache_client_sessions(SSL_CTX *ctx) {
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
 }
 
+// An end of stream without close_notify reads as a clean close, not a fatal
+// error: OpenSSL 3 otherwise marks the connection's session (the one new
+// connections offer) as not resumable. HTTP frames its own messages.
+static inline void CLibevent_tls_ctx_ignore_unexpected_eof(SSL_CTX *ctx) {
+  SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+}
+
 // A server that resumes no session: no tickets, no session cache.
 static inline void CLibevent_tls_ctx_no_resumption(SSL_CTX *ctx) {
   SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);

@@ -14,9 +14,13 @@ public struct TLSError: Error, CustomStringConvertible, Equatable {
 /// new connections resume it. There is no way to turn verification off.
 public final class TLSClientContext {
   let ctx: OpaquePointer
-  /// The latest session the upstream handed out (TLS 1.3 sends tickets
-  /// after the handshake), offered by every new connection.
-  private var session: OpaquePointer?
+  /// Sessions the upstream handed out and no connection has offered yet,
+  /// newest last (TLS 1.3 sends tickets after the handshake, two per
+  /// connection from OpenSSL). A ticket is offered once where possible (RFC
+  /// 8446 appendix C.4); with none left, the latest is offered again.
+  private var unused: [OpaquePointer] = []
+  private var latest: OpaquePointer?
+  private static let maxUnused = 64
 
   /// `caFile`: a PEM bundle of the CAs to trust; nil or empty: the system's.
   public init(caFile: String?) throws(TLSError) {
@@ -36,6 +40,7 @@ public final class TLSClientContext {
     }
     CLibeventShims_verify_peer(ctx)
     CLibevent_tls_ctx_cache_client_sessions(ctx)
+    CLibevent_tls_ctx_ignore_unexpected_eof(ctx)
     // AES-128-GCM first: four fewer AES rounds per block than OpenSSL's
     // default preference (AES-256-GCM), at a strength no attack comes near.
     _ = SSL_CTX_set_ciphersuites(
@@ -53,14 +58,31 @@ public final class TLSClientContext {
 
   deinit {
     _ = CLibevent_tls_ctx_set_app_data(ctx, nil)
-    if let session { SSL_SESSION_free(session) }
+    for session in unused { SSL_SESSION_free(session) }
+    if let latest { SSL_SESSION_free(latest) }
     SSL_CTX_free(ctx)
   }
 
   /// Takes the reference OpenSSL handed over.
   private func keep(_ new: OpaquePointer) {
-    if let session { SSL_SESSION_free(session) }
-    session = new
+    if unused.count == Self.maxUnused { SSL_SESSION_free(unused.removeFirst()) }
+    SSL_SESSION_up_ref(new)
+    unused.append(new)
+    if let latest { SSL_SESSION_free(latest) }
+    latest = new
+  }
+
+  /// Sets the session a new connection offers: an unused one, else the latest.
+  private func offerSession(on ssl: OpaquePointer) {
+    while let session = unused.popLast() {
+      // SSL_set_session takes a reference of its own; the list's is let go.
+      defer { SSL_SESSION_free(session) }
+      if SSL_SESSION_is_resumable(session) == 1 {
+        SSL_set_session(ssl, session)
+        return
+      }
+    }
+    if let latest { SSL_set_session(ssl, latest) }
   }
 
   /// A connection's OpenSSL object, set to verify `host` (a name, with
@@ -79,7 +101,7 @@ public final class TLSClientContext {
       SSL_free(ssl)
       return nil
     }
-    if let session { SSL_set_session(ssl, session) }
+    offerSession(on: ssl)
     _ = CLibevent_tls_set_app_data(ssl, verifyError)
     return ssl
   }
