@@ -25,7 +25,9 @@ final class PooledConnection {
   private(set) var deadline: LoopTimer!
   /// Moves on to the next address when one does not connect in its share
   /// of the attempt's time.
-  private(set) var dialTimer: LoopTimer!
+  /// Made only for a name with more than one address.
+  private var dialTimer: LoopTimer?
+  private let onDialTimeout: (ConnectionPool.ConnectionID) -> Void
   /// The call in flight on it, if any.
   var current: ClientCall?
   /// The host's name being looked up, before the first dial.
@@ -63,7 +65,7 @@ final class PooledConnection {
     self.onConnected = onConnected
     verifyError.pointee = 0
     deadline = LoopTimer(loop: loop) { onDeadline(id) }
-    dialTimer = LoopTimer(loop: loop) { onDialTimeout(id) }
+    self.onDialTimeout = onDialTimeout
   }
 
   deinit {
@@ -102,7 +104,11 @@ final class PooledConnection {
     let left = addresses.count - dialed + 1
     if left > 1 {
       let remaining = max(1, timeoutMs - (loop.nowMs - firstDialMs))
-      dialTimer.arm(afterMs: max(1, remaining / Int64(left)))
+      if dialTimer == nil {
+        let (id, onDialTimeout) = (self.id, self.onDialTimeout)
+        dialTimer = LoopTimer(loop: loop) { onDialTimeout(id) }
+      }
+      dialTimer?.arm(afterMs: max(1, remaining / Int64(left)))
     }
     return (true, previous)
   }
@@ -168,7 +174,7 @@ final class PooledConnection {
     connectedHook = nil
     guard !isConnected else { return }
     isConnected = true
-    dialTimer.cancel()
+    dialTimer?.cancel()
     // The request goes out whole: under TLS its head and body are separate
     // records, and Nagle plus delayed ACKs would hold the second for 40 ms.
     if let bev {
@@ -222,7 +228,7 @@ final class PooledConnection {
     guard !isFreed else { return }
     isFreed = true
     deadline.cancel()
-    dialTimer.cancel()
+    dialTimer?.cancel()
     lookup?.cancel()
     lookup = nil
     guard let evcon else { return }
