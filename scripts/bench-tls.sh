@@ -65,10 +65,13 @@ mock tls-big $((PORT + 5)) 5 "${TLS_FLAGS[@]}" --extra-user big:1000
 for p in 1 4; do wait_http "http://127.0.0.1:$((PORT + p))/getUsers"; done
 for p in 2 3 5; do wait_http "https://localhost:$((PORT + p))/getUsers"; done
 
-# service API_BASE: the service under callgrind on CPU 0; sets $service.
+# service API_BASE [VAR=value ...]: the service under callgrind on CPU 0;
+# sets $service.
 service() {
+  local base=$1
+  shift
   env PORT=$PORT LOG_LEVEL=warning COALESCE_GETS=false UPSTREAM_TIMEOUT_MS=120000 \
-    API_BASE="$1" UPSTREAM_CA_FILE="$tls/ca.pem" MOCK='{"ENABLED":false}' \
+    API_BASE="$base" UPSTREAM_CA_FILE="$tls/ca.pem" MOCK='{"ENABLED":false}' "$@" \
     taskset -c 0 valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out.%p" \
     "$out/event-service" >>"$out/service.log" 2>&1 &
   service=$!
@@ -141,7 +144,10 @@ for kind in plain tls full; do
     tls) base="https://localhost:$((PORT + 2))" ;;
     full) base="https://localhost:$((PORT + 3))" ;;
   esac
-  service "$base"
+  # At most 16 upstream connections, all opened by a warm-up with more
+  # clients than that: the measured run (16 clients) opens none.
+  service "$base" UPSTREAM_MAX_CONNECTIONS=16
+  [ "$kind" != full ] && WRK_CONNECTIONS=32 wrk_warm /getUsers >/dev/null
   [ "$kind" != full ] && count "$kind: GET /getUsers, keep-alive" "wrk_warm /getUsers" wrk_requests /getUsers
   # One at a time: every POST opens a new upstream connection, which
   # resumes the session the one before it left.
