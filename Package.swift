@@ -63,7 +63,7 @@ let package = Package(
     .executableTarget(
       name: "event-service",
       dependencies: [
-        "ServiceAssembly", "EventService", "Libevent", "CMimalloc",
+        "ServiceAssembly", "EventService", "Libevent", "CMimalloc", "MiniJSON",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
@@ -83,6 +83,7 @@ let package = Package(
       name: "EventServiceTests",
       dependencies: [
         "ServiceAssembly", "EventService", "MockUpstream", "Libevent", "MiniJSON", "Resilience",
+        .product(name: "Logging", package: "swift-log"),
       ]
     ),
   ]

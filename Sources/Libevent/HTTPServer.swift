@@ -4,8 +4,12 @@ import Glibc
 public struct BindError: Error, CustomStringConvertible {
   public let host: String
   public let port: Int
+  /// Read when the bind failed, not when the error is printed.
+  public let code: Int32
 
-  public var description: String { "cannot listen on \(host):\(port) (errno \(errno))" }
+  public var description: String {
+    "cannot listen on \(host):\(port): \(String(cString: strerror(code))) (errno \(code))"
+  }
 }
 
 /// An evhttp listener whose every request goes to one Swift handler.
@@ -68,9 +72,10 @@ public final class HTTPServer: LoopRegistration {
     // and evhttp's error pages set theirs.
     evhttp_set_default_content_type(http, nil)
     guard let bound = evhttp_bind_socket_with_handle(http, host, UInt16(clamping: port)) else {
+      let code = errno
       evhttp_free(http)
       self.http = nil
-      throw BindError(host: host, port: port)
+      throw BindError(host: host, port: port, code: code)
     }
     self.bound = bound
     self.port = Int(CLibevent_bound_port(bound))

@@ -111,3 +111,21 @@ extension HTTPServerTests {
     server.close()
   }
 }
+
+@Suite("HTTPServer binding")
+struct HTTPServerBindingTests {
+  /// The reason is the one bind() gave, read when it failed.
+  @Test func anAddressInUseNamesItsErrno() throws {
+    let loop = EventLoop()
+    defer { loop.close() }
+    let first = try HTTPServer(loop: loop, host: "127.0.0.1", port: 0) { _ in }
+    do {
+      _ = try HTTPServer(loop: loop, host: "127.0.0.1", port: first.port) { _ in }
+      Issue.record("bound a port already in use")
+    } catch let error as BindError {
+      #expect(error.code == EADDRINUSE)
+      errno = 0
+      #expect(error.description.contains("Address already in use"))
+    }
+  }
+}
