@@ -4,7 +4,7 @@ import ServiceAssembly
 import Testing
 
 /// One list of keys and defaults (`AssemblyConfig.defaults`, read from the
-/// code that parses them); `config.json`, the README's table and the API
+/// code that parses them); `config.json`, the operations guide's table and the API
 /// reference's table must say the same, key for key.
 @Suite("config.json, the defaults and the documentation agree")
 struct ConfigDocumentationTests {
@@ -46,7 +46,7 @@ struct ConfigDocumentationTests {
     #expect(Self.normalised(flat) == defaults)
   }
 
-  @Test(arguments: ["README.md", "docs/api.md"])
+  @Test(arguments: ["docs/operations.md", "docs/api.md"])
   func theConfigurationTableMatches(file: String) throws {
     #expect(try Self.configurationTable(in: Self.read(file)) == defaults)
   }
