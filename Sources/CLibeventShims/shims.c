@@ -33,9 +33,9 @@ void CLibeventShims_verify_peer(struct ssl_ctx_st *ctx) {
 // --- evbuffer_add_printf without printf -------------------------------------
 //
 // evhttp writes every request line, status line and header with
-// evbuffer_add_printf, and glibc's vfprintf costs about 900 instructions a
-// line: with a few headers a request, the largest single cost of proxying
-// one. This definition takes the place of libevent's own (libevent calls it
+// evbuffer_add_printf, and glibc's vfprintf was, with a few headers a
+// request, the largest single cost of proxying one (docs/performance.md).
+// This definition takes the place of libevent's own (libevent calls it
 // through its PLT, so the executable's definition wins). The three formats
 // evhttp uses for every message are assembled with memcpy into space
 // reserved in the buffer; any other format goes to libevent's

@@ -79,7 +79,7 @@ public struct ConnectionPool {
   //
   // Each event returns the actions it calls for. They are built in `out`,
   // whose storage is reused from event to event once the caller has taken
-  // them (no array is allocated per event: about 1,500 instructions a request).
+  // them: no array is allocated per event.
 
   public mutating func request(_ call: CallID, idempotent: Bool) -> [Action] {
     begin()

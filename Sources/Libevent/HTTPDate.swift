@@ -3,8 +3,8 @@ import Glibc
 
 /// The `Date` response header, formatted once per second.
 ///
-/// evhttp formats a fresh date for every reply (gmtime plus snprintf, about
-/// 3,300 instructions); a reply whose `Date` is already set skips that. The
+/// evhttp formats a fresh date for every reply (gmtime plus snprintf); a
+/// reply whose `Date` is already set skips that. The
 /// cached text costs a compare per reply and a format once a second.
 struct HTTPDate {
   private var second = -1

@@ -3,9 +3,8 @@
 ///
 /// The pool and the client look up calls and connections several times per
 /// upstream request. A `Dictionary` hashes every key with SipHash; here a
-/// lookup is a multiply, a shift and usually one probe (about 3,000
-/// instructions less per upstream request). Keys are unique ids, so no
-/// defence against chosen collisions is needed.
+/// lookup is a multiply, a shift and usually one probe. Keys are unique
+/// ids, so no defence against chosen collisions is needed.
 struct IDTable<Value> {
   private var keys: [Int]
   private var values: [Value?]

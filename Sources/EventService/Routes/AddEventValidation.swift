@@ -67,8 +67,8 @@ public enum AddEventValidation {
   }
 
   /// `application/json`, any case, parameters allowed (`; charset=utf-8`).
-  /// Compared as bytes: splitting and lowercasing `String`s cost about
-  /// 10,000 instructions a request.
+  /// Compared as bytes: splitting and lowercasing `String`s was the largest
+  /// cost of the request (docs/performance.md).
   static func isJSON(_ contentType: UnsafeBufferPointer<UInt8>) -> Bool {
     var end = contentType.firstIndex(of: UInt8(ascii: ";")) ?? contentType.count
     var start = 0

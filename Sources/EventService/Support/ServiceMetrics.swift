@@ -4,8 +4,8 @@ import Resilience
 
 /// The service's Prometheus metrics. Labelled series are created on first use
 /// and kept per route in small arrays, found by the route's position and a
-/// short scan — no key string built and nothing hashed per request (about
-/// 2,000 instructions a request less than a string-keyed dictionary).
+/// short scan — no key string built and nothing hashed per request
+/// (measured against a string-keyed dictionary in docs/performance.md).
 public final class ServiceMetrics {
   public let registry = PrometheusCollectorRegistry()
   /// Per `RouteID` (in `allCases` order), then one for unmatched paths.

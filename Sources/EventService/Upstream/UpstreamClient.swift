@@ -263,7 +263,7 @@ public final class UpstreamClient {
   /// `UserIDValidation`, `EventsByUserHandler`).
   static func encodeSegment(_ text: String) -> String {
     // Ids are nearly always unreserved already: the same string back, with
-    // no byte-by-byte rebuild (about 1,700 instructions an id).
+    // no byte-by-byte rebuild.
     if TokenCharacters.unreserved.matches(text, length: 0...Int.max) { return text }
     var out = ""
     for byte in text.utf8 {

@@ -7,7 +7,7 @@ import Libevent
 final class UpstreamFetch {
   let key: String
   /// A struct, not a tuple: an array of tuples is destroyed element by
-  /// element through generic metadata (about 3,000 instructions a fan-out).
+  /// element through generic metadata.
   private struct Waiter {
     let id: Int
     /// Nil once the waiter left while the result was being handed out.
