@@ -62,33 +62,29 @@ enum AddEventHandler {
     let event = EventWithID.make(id: id, body: request.body, members: members)
     exchange.upstreamCalls += 1
     context.upstream.addEvent(event, for: exchange.caller) { result in
+      let write = WriteResult(result)
+      context.breaker.record(write.breakerOutcome, permit: permit)
       let outcome: IdempotencyStore.Outcome
-      switch result {
-      case .success(let response) where !reportsFailure(response.body):
-        context.breaker.record(.success, permit: permit)
+      switch write {
+      case .stored:
         exchange.json(200, added(id))
         outcome = .stored
-      case .success:
-        context.breaker.record(.failure, permit: permit)
-        exchange.fail(.upstreamUnavailable("upstream reported \"success\": false", status: 503))
+      case .reportedFailure:
+        exchange.fail(.writeFailed("upstream reported \"success\": false"))
         outcome = .failed
-      case .answer(let response):
-        context.breaker.record(.neutral, permit: permit)
+      case .rejected(let response):
         let message = upstreamMessage(response.body)
         exchange.fail(.upstreamRejected(status: response.status, upstreamMessage: message))
         // Kept for a day: at most the first KiB of the upstream's text.
         let kept = ServiceError.upstreamRejected(
           status: response.status, upstreamMessage: message.map { prefix($0, bytes: 1_024) })
         outcome = .rejected(status: kept.status, body: kept.body)
-      case .failure(let failure) where failure.isLocal:
-        // Never sent: nothing happened upstream, so nothing is recorded.
-        context.breaker.record(.neutral, permit: permit)
+      case .notSent:
         exchange.fail(.overloaded)
         if let key { context.idempotency?.release(key: key) }
         return
-      case .failure(let failure):
-        context.breaker.record(.failure, permit: permit)
-        exchange.fail(.upstreamUnavailable(failure.description, status: 503))
+      case .failed(let failure):
+        exchange.fail(.writeFailed(failure.description))
         outcome = .failed
       }
       if let key { context.idempotency?.finish(key: key, outcome: outcome) }
@@ -103,7 +99,7 @@ enum AddEventHandler {
     switch outcome {
     case .stored: exchange.json(200, added(eventID))
     case .rejected(let status, let body): exchange.json(status, body)
-    case .failed: exchange.fail(.upstreamUnavailable("upstream failed", status: 503))
+    case .failed: exchange.fail(.writeFailed("upstream failed"))
     }
   }
 
@@ -112,12 +108,6 @@ enum AddEventHandler {
     json.bool("success", true)
     json.string("id", id)
     return json.finish()
-  }
-
-  /// A 2xx whose body says `"success": false` is a failure in disguise.
-  static func reportsFailure(_ body: [UInt8]) -> Bool {
-    guard let value = try? JSONValue.parse(body) else { return false }
-    return value["success"] == .bool(false)
   }
 
   /// At most `bytes` bytes of `text`, cut at a character boundary.

@@ -117,9 +117,15 @@ extension ServiceError {
       upstreamMessage: upstreamMessage)
   }
 
-  /// 502 for reads; `/addEvent` answers 503 (the event may be retried).
-  static func upstreamUnavailable(_ message: String, status: Int = 502) -> ServiceError {
-    ServiceError(status: status, code: .upstreamUnavailable, message: message)
+  /// A read the upstream could not answer: 502.
+  static func upstreamUnavailable(_ message: String) -> ServiceError {
+    ServiceError(status: 502, code: .upstreamUnavailable, message: message)
+  }
+
+  /// An event the upstream did not take: 503, since the same event may be
+  /// sent again (with its idempotency key).
+  static func writeFailed(_ message: String) -> ServiceError {
+    ServiceError(status: 503, code: .upstreamUnavailable, message: message)
   }
 
   /// A read that failed for good: what the client is told depends on why.
