@@ -28,7 +28,7 @@ public struct ConnectionPool {
 
   /// How a request ended: reported by the executor in `responded`, and
   /// handed back in `complete` (the response itself stays with the executor).
-  public enum Outcome: Equatable, Sendable {
+  public enum Ending: Equatable, Sendable {
     /// A complete HTTP response (any status): the connection may be reused.
     case response
     case failure(ClientFailure)
@@ -42,7 +42,7 @@ public struct ConnectionPool {
     case disarmDeadline(ConnectionID)
     /// Cancel the request in flight on the connection: no callback follows.
     case abort(ConnectionID)
-    case complete(CallID, Outcome)
+    case complete(CallID, Ending)
     case close(ConnectionID)
   }
 
@@ -100,14 +100,14 @@ public struct ConnectionPool {
     return out
   }
 
-  public mutating func responded(_ connection: ConnectionID, _ outcome: Outcome) -> [Action] {
+  public mutating func responded(_ connection: ConnectionID, _ ending: Ending) -> [Action] {
     begin()
     guard case .busy(let call, let idempotent, let closing)? = connections[connection.raw] else {
       return out
     }
     calls[call.raw] = nil
     out.append(.disarmDeadline(connection))
-    switch outcome {
+    switch ending {
     case .response where idempotent && !closing:
       connections[connection.raw] = .idle
       idle.append(connection)

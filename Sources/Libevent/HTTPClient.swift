@@ -301,7 +301,7 @@ public final class HTTPClient {
       connection.current === call
     else { return }
     call.raw = nil
-    let outcome: ConnectionPool.Outcome
+    let outcome: ConnectionPool.Ending
     if let raw, evhttp_request_get_response_code(raw) != 0 {
       let status = Int(evhttp_request_get_response_code(raw))
       if !(200...599).contains(status) {

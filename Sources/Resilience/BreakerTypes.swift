@@ -16,7 +16,7 @@ public enum BreakerDecision: Sendable, Equatable {
 }
 
 /// How an admitted call ended, as the breaker sees it.
-public enum CallOutcome: Sendable {
+public enum BreakerOutcome: Sendable {
   case success
   case failure
   /// An answer that is neither (an upstream 4xx): it only frees the probe slot.

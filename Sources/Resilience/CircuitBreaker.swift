@@ -51,7 +51,7 @@ public struct CircuitBreaker: Sendable {
   }
 
   /// Reports how an admitted call ended.
-  public mutating func record(_ outcome: CallOutcome, permit: BreakerPermit, now: Int64)
+  public mutating func record(_ outcome: BreakerOutcome, permit: BreakerPermit, now: Int64)
     -> RecordResult
   {
     guard permit.generation == generation else { return .stale }

@@ -7,7 +7,7 @@
 /// `capacity`, the oldest key (by first use) makes room.
 public struct IdempotencyStore: Sendable {
   /// How a request with the key ended, as far as replays are concerned.
-  public enum Outcome: Sendable, Equatable {
+  public enum Ending: Sendable, Equatable {
     /// Stored upstream: replay the 200.
     case stored
     /// The upstream refused it (4xx): replay that answer.
@@ -22,7 +22,7 @@ public struct IdempotencyStore: Sendable {
     /// attempt failed). The key is in flight until `finish` or `release`.
     case send(eventID: String)
     /// The key's earlier request ended with this: answer it again.
-    case replay(eventID: String, outcome: Outcome)
+    case replay(eventID: String, outcome: Ending)
     /// Another request with the key is in flight (409), whatever its body.
     case inProgress
     /// The key was used with a different body (422).
@@ -35,7 +35,7 @@ public struct IdempotencyStore: Sendable {
     let fingerprint: Fingerprint
     let eventID: CompactText
     let firstUseMs: Int64
-    var outcome: Outcome?
+    var outcome: Ending?
     var inFlight: Bool
   }
 
@@ -83,7 +83,7 @@ public struct IdempotencyStore: Sendable {
   }
 
   /// The request sent under `key` ended with `outcome`.
-  public mutating func finish(key: String, outcome: Outcome) {
+  public mutating func finish(key: String, outcome: Ending) {
     guard var entry = entries[key] else { return }
     entry.inFlight = false
     entry.outcome = outcome

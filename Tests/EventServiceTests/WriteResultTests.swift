@@ -11,7 +11,7 @@ struct WriteResultTests {
   }
 
   @Test func eachEndingCountsAsTheBreakerExpects() {
-    let rows: [(UpstreamResult, CallOutcome, String)] = [
+    let rows: [(UpstreamResult, BreakerOutcome, String)] = [
       (.success(Self.response(200, #"{"success":true}"#)), .success, "stored"),
       (.success(Self.response(200, "")), .success, "stored, no body"),
       (.success(Self.response(200, #"{"success":false}"#)), .failure, "a failure in disguise"),

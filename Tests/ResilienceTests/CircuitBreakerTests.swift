@@ -14,7 +14,7 @@ struct CircuitBreakerTests {
     /// Ask to make a call and hold the permit.
     case request
     /// The held permit's call ended so.
-    case outcome(CallOutcome)
+    case outcome(BreakerOutcome)
     /// The owner's OPEN timer fired.
     case timer
   }

@@ -64,7 +64,7 @@ enum AddEventHandler {
     context.upstream.addEvent(event, for: exchange.caller) { result in
       let write = WriteResult(result)
       context.breaker.record(write.breakerOutcome, permit: permit)
-      let outcome: IdempotencyStore.Outcome
+      let outcome: IdempotencyStore.Ending
       switch write {
       case .stored:
         exchange.json(200, added(id))
@@ -93,7 +93,7 @@ enum AddEventHandler {
 
   /// The answer a key's earlier request got, again, without an upstream call.
   private static func replay(
-    _ outcome: IdempotencyStore.Outcome, eventID: String, exchange: Exchange
+    _ outcome: IdempotencyStore.Ending, eventID: String, exchange: Exchange
   ) {
     exchange.request.addHeader("Idempotent-Replayed", "true")
     switch outcome {

@@ -32,7 +32,7 @@ final class BreakerGuard {
     return decision
   }
 
-  func record(_ outcome: CallOutcome, permit: BreakerPermit) {
+  func record(_ outcome: BreakerOutcome, permit: BreakerPermit) {
     switch machine.record(outcome, permit: permit, now: loop.nowMs) {
     case .counted(let transition): apply(transition)
     case .stale: metrics.recordLateOutcome()

@@ -27,7 +27,7 @@ enum WriteResult {
 
   /// Failures open the breaker; an answer, and a request that never left,
   /// say nothing about the upstream's health.
-  var breakerOutcome: CallOutcome {
+  var breakerOutcome: BreakerOutcome {
     switch self {
     case .stored: .success
     case .reportedFailure, .failed: .failure
