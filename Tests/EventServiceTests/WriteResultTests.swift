@@ -15,7 +15,7 @@ struct WriteResultTests {
       (.success(Self.response(200, #"{"success":true}"#)), .success, "stored"),
       (.success(Self.response(200, "")), .success, "stored, no body"),
       (.success(Self.response(200, #"{"success":false}"#)), .failure, "a failure in disguise"),
-      (.answer(Self.response(404, "{}")), .neutral, "refused: an answer"),
+      (.refused(Self.response(404, "{}")), .neutral, "refused: an answer"),
       (.failure(.transport(.local)), .neutral, "never sent"),
       (.failure(.transport(.timeout)), .failure, "timed out"),
       (.failure(.transport(.tls("certificate verify failed"))), .failure, "TLS failed"),

@@ -56,9 +56,9 @@ final class EventsByUserHandler: CancellableWork {
           return
         }
         fetchAll(ids)
-      case .answer(let response) where response.status == 404:
+      case .refused(let response) where response.status == 404:
         exchange.fail(.userNotFound(userID))
-      case .answer(let response):
+      case .refused(let response):
         exchange.fail(.upstreamUnavailable("upstream answered \(response.status) for the user"))
       case .failure(let failure):
         exchange.fail(.readFailed(failure, "for the user"))
@@ -99,7 +99,7 @@ final class EventsByUserHandler: CancellableWork {
             return
           }
           bodies[slot] = response.body
-        case .answer: break  // an id the upstream does not know is left out
+        case .refused: break  // an id the upstream does not know is left out
         case .failure(let failure):
           fail(.readFailed(failure, "fetching event \(id)"))
           return

@@ -5,7 +5,7 @@ enum PassThroughHandler {
     let completion = { (result: UpstreamResult) in
       switch result {
       case .success(let response): exchange.json(200, response.body)
-      case .answer(let response):
+      case .refused(let response):
         exchange.fail(.upstreamUnavailable("upstream answered \(response.status)"))
       case .failure(let failure): exchange.fail(.readFailed(failure, "for \(route.rawValue)"))
       }

@@ -58,11 +58,11 @@ public struct UpstreamResponse: Sendable {
 }
 
 /// An upstream attempt classified once, the same way everywhere: 2xx with
-/// the expected JSON is a success, 4xx an answer, anything else a failure.
+/// the expected JSON is a success, a 4xx a refusal, anything else a failure.
 public enum UpstreamResult: Sendable {
   case success(UpstreamResponse)
   /// A 4xx: the upstream understood and refused; never retried, never a breaker failure.
-  case answer(UpstreamResponse)
+  case refused(UpstreamResponse)
   case failure(UpstreamFailure)
 
   init(_ result: Result<ClientResponse, ClientFailure>, route: UpstreamRoute) {
@@ -75,7 +75,7 @@ public enum UpstreamResult: Sendable {
         self = .failure(.malformedBody(status: response.status, problem: problem.text))
       }
     case .success(let response) where (400..<500).contains(response.status):
-      self = .answer(UpstreamResponse(status: response.status, body: response.body, json: nil))
+      self = .refused(UpstreamResponse(status: response.status, body: response.body, json: nil))
     case .success(let response): self = .failure(.status(response.status))
     case .failure(let failure): self = .failure(.transport(failure))
     }
@@ -84,7 +84,7 @@ public enum UpstreamResult: Sendable {
   var outcome: UpstreamOutcome {
     switch self {
     case .success: .success
-    case .answer: .answer
+    case .refused: .answer
     case .failure(.status): .errorStatus
     case .failure(.malformedBody): .malformedBody
     case .failure(.transport(.timeout)): .timeout

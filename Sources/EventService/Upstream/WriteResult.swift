@@ -19,7 +19,7 @@ enum WriteResult {
     switch result {
     case .success(let response):
       self = Self.reportsFailure(response.body) ? .reportedFailure : .stored
-    case .answer(let response): self = .rejected(response)
+    case .refused(let response): self = .rejected(response)
     case .failure(let failure) where failure.isLocal: self = .notSent
     case .failure(let failure): self = .failed(failure)
     }
