@@ -33,10 +33,11 @@ enum AddEventHandler {
     }
     // Made only when it may be used: a rejected request costs no id.
     var keyedID: String?
-    if let key {
-      let decision = context.idempotency!.begin(
+    if let key,
+      let decision = context.idempotency?.begin(
         key: key, fingerprint: SHA256.hash(request.body), newEventID: EventID.make(),
         now: context.loop.nowMs)
+    {
       switch decision {
       case .send(let eventID): keyedID = eventID
       case .replay(let eventID, let outcome):
