@@ -11,6 +11,7 @@
 # upstream's 502/503 paths are covered by the end-to-end tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/wait.sh
 ./scripts/ensure-deps.sh curl python3-pip
 python3 -m pip install --quiet --disable-pip-version-check \
   "schemathesis==${SCHEMATHESIS_VERSION:-4.32.5}" "openapi-spec-validator==${VALIDATOR_VERSION:-0.9.0}" \
@@ -26,7 +27,7 @@ PORT=$port LOG_LEVEL=${API_FUZZ_LOG_LEVEL:-warning} API_BASE=http://127.0.0.1:$(
   "$bin" >/tmp/api-fuzz-service.log 2>&1 &
 service=$!
 trap 'kill $service 2>/dev/null; wait $service 2>/dev/null || true' EXIT
-for _ in $(seq 100); do curl -sf "localhost:$port/health" >/dev/null && break; sleep 0.05; done
+wait_http "http://127.0.0.1:$port/health"
 
 timeout "${API_FUZZ_SECONDS:-300}" schemathesis --config-file scripts/schemathesis.toml run docs/openapi.yaml \
   --url "http://127.0.0.1:$port" --checks all --seed "${API_FUZZ_SEED:-1}" \

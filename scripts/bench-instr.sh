@@ -16,6 +16,7 @@
 # compare allocators.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/wait.sh
 ./scripts/ensure-deps.sh wrk curl valgrind
 PROFILE=0
 [ "${1:-}" = "--profile" ] && PROFILE=1
@@ -46,7 +47,7 @@ env PORT=$PORT LOG_LEVEL=warning COALESCE_GETS=false BACKOFF_MS=3600000 BACKOFF_
   >"$out/service.log" 2>&1 &
 service=$!
 trap 'kill $service $mock 2>/dev/null; wait $service $mock 2>/dev/null || true' EXIT
-for _ in $(seq 200); do curl -sf "localhost:$PORT/health" >/dev/null && break; sleep 0.1; done
+wait_http "http://127.0.0.1:$PORT/health" 120
 for _ in 1 2 3; do
   curl -s -o /dev/null -X POST "localhost:$PORT/addEvent" -H 'Content-Type: application/json' \
     -d '{"name":"bench","userId":1}'

@@ -17,6 +17,7 @@
 # TLS. The service on CPU 0, the mock and wrk on CPU 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/wait.sh
 ./scripts/ensure-deps.sh wrk curl valgrind openssl
 SECONDS_PER_RUN=${INSTR_SECONDS:-3}
 PORT=${BENCH_PORT:-3170}
@@ -37,11 +38,6 @@ cleanup() {
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 }
 trap cleanup EXIT
-wait_http() {
-  for _ in $(seq 300); do curl -sk -o /dev/null "$1" && return 0; sleep 0.1; done
-  echo "nothing answers at $1" >&2
-  exit 1
-}
 
 # mock NAME PORT DELAY_MS [flags]: an event-mock on CPU 1 whose writes all
 # succeed, and which waits 10 minutes on its clients (under callgrind the

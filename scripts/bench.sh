@@ -39,6 +39,7 @@
 #   instr       see scripts/bench-instr.sh (`instr --tls`: the TLS counts alone)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/wait.sh
 if [ "${1:-}" = instr ] && [ "${2:-}" = --tls ]; then INSTR_ONLY=1 exec ./scripts/bench-tls.sh; fi
 [ "${1:-}" = instr ] && exec ./scripts/bench-instr.sh "${@:2}"
 if [ "${1:-}" = tls ]; then exec ./scripts/bench-tls.sh; fi
@@ -66,17 +67,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_http() {
-  for _ in $(seq 200); do curl -s -o /dev/null "localhost:$1${2:-/}" && return 0; sleep 0.05; done
-  echo "nothing answers on port $1" >&2
-  exit 1
-}
 
 # The mock every service instance here talks to (unless a section starts its own).
 MOCK_PORT=$((PORT + 1))
 taskset -c 1 "$BIN/event-mock" --port "$MOCK_PORT" --error-rate 0 >"$out/mock.log" 2>&1 &
 pids+=($!)
-wait_http "$MOCK_PORT" /getUsers
+wait_http "http://127.0.0.1:$MOCK_PORT/getUsers"
 
 # start_service NAME [VAR=value ...]: one service instance on CPU 0 with its
 # embedded mock off; sets $service (PID) and $service_port.
@@ -91,7 +87,7 @@ start_service() {
     taskset -c 0 "$BIN/event-service" >"$out/service-$name.log" 2>&1 &
   service=$!
   pids+=($service)
-  wait_http "$service_port" /health
+  wait_http "http://127.0.0.1:$service_port/health"
 }
 
 stop_service() { kill "$service" && wait "$service" 2>/dev/null || true; }
@@ -153,7 +149,7 @@ fanout() {
     >"$out/fanout-mock.log" 2>&1 &
   local fanout_mock=$!
   pids+=($fanout_mock)
-  wait_http "$fanout_mock_port" /getUsers
+  wait_http "http://127.0.0.1:$fanout_mock_port/getUsers"
   start_service fanout API_BASE="http://127.0.0.1:$fanout_mock_port"
   local data="$out/fanout.dat"
   echo
@@ -210,7 +206,7 @@ tail_section() {
     >"$out/tail-mock.log" 2>&1 &
   local tail_mock=$!
   pids+=($tail_mock)
-  wait_http "$tail_mock_port" /getUsers
+  wait_http "http://127.0.0.1:$tail_mock_port/getUsers"
   echo
   echo "### tail: GET /getEventsByUserId, 1 % of event lookups take 5 s ($requests requests each)"
   echo
@@ -288,7 +284,7 @@ EOF
   taskset -c 0 nginx -c "$conf" >/dev/null 2>&1 &
   local nginx=$!
   pids+=($nginx)
-  wait_http "$nginx_port" /health
+  wait_http "http://127.0.0.1:$nginx_port/health"
   # nginx's worker is a child process: measure that one.
   local worker
   worker=$(pgrep -P "$nginx" | head -1)
@@ -339,7 +335,7 @@ for section in $SECTIONS; do
       >"$out/bigbody-mock.log" 2>&1 &
     big_mock=$!
     pids+=($big_mock)
-    wait_http "$big_mock_port" /getUsers
+    wait_http "http://127.0.0.1:$big_mock_port/getUsers"
     start_service bigbody MAX_BODY_BYTES=262144 API_BASE="http://127.0.0.1:$big_mock_port"
     table_header "bigbody: POST /addEvent, 180 KB multibyte body, accepted"
     measure bigbody "POST /addEvent 180 KB" "$service" "http://127.0.0.1:$service_port/addEvent" 4 \

@@ -13,6 +13,7 @@
 # State (PIDs, haproxy.cfg, the admin socket, logs) lives in .cluster/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/wait.sh
 STATE=.cluster
 FRONT=${CLUSTER_PORT:-8080}
 MOCK_PORT=${CLUSTER_MOCK_PORT:-3790}
@@ -23,11 +24,6 @@ admin() { echo "$1" | socat stdio "unix-connect:$SOCKET"; }
 
 instance_port() { echo $((BASE_PORT + $1)); }
 
-wait_http() {
-  for _ in $(seq 200); do curl -sf -o /dev/null "localhost:$1${2:-/health}" && return 0; sleep 0.05; done
-  echo "nothing answers on port $1" >&2
-  return 1
-}
 
 # HAProxy's status for server sN in a backend (reads by default): UP, DOWN,
 # DRAIN, MAINT…
@@ -47,7 +43,7 @@ start_instance() {
     MOCK='{"ENABLED":false}' SHUTDOWN_GRACE_MS=${SHUTDOWN_GRACE_MS:-10000} \
     "$BIN/event-service" >>"$STATE/service-$i.log" 2>&1 &
   echo $! >"$STATE/service-$i.pid"
-  wait_http "$port"
+  wait_http "http://127.0.0.1:$port/health" 10
 }
 
 write_config() {
@@ -132,12 +128,12 @@ start() {
   # shellcheck disable=SC2086
   "$BIN/event-mock" --port "$MOCK_PORT" ${MOCK_ARGS:-} >"$STATE/mock.log" 2>&1 &
   echo $! >"$STATE/mock.pid"
-  wait_http "$MOCK_PORT" /getUsers
+  wait_http "http://127.0.0.1:$MOCK_PORT/getUsers" 10
   for i in $(seq "$n"); do start_instance "$i"; done
   write_config "$n"
   haproxy -W -db -f "$STATE/haproxy.cfg" >"$STATE/haproxy.log" 2>&1 &
   echo $! >"$STATE/haproxy.pid"
-  wait_http "$FRONT"
+  wait_http "http://127.0.0.1:$FRONT/health" 10
   for i in $(seq "$n"); do
     for backend in reads writes; do
       for _ in $(seq 100); do [ "$(server_status "$i" "$backend")" = UP ] && break; sleep 0.1; done

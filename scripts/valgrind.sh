@@ -17,6 +17,7 @@
 # first, so every allocation is tracked (the heap summary counts them all).
 set -u
 cd "$(dirname "$0")/.."
+. scripts/lib/wait.sh
 ./scripts/ensure-deps.sh valgrind netcat-openbsd curl python3
 if [ -n "${1:-}" ]; then
   BIN=$1
@@ -31,7 +32,7 @@ fi
 PORT=3400 API_BASE=http://127.0.0.1:3401 MOCK='{"PORT":3401,"EVENT_DELAY_MS":50,"FAIL_DELAY_MS":10,"ERROR_RATE":0.3,"EXTRA_USERS":[{"id":"big","events":300}]}' BACKOFF_MS=300 UPSTREAM_TIMEOUT_MS=1000 \
   valgrind --suppressions=scripts/valgrind.supp --error-exitcode=9 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite -q $BIN > /tmp/valgrind-service.out 2> /tmp/valgrind-service.err &
 pid=$!
-for i in $(seq 100); do curl -sf localhost:3400/health > /dev/null && break; sleep 0.2; done
+wait_http http://127.0.0.1:3400/health 60
 for i in $(seq 10); do curl -s -o /dev/null localhost:3400/getUsers; curl -s -o /dev/null localhost:3400/getEvents; done
 curl -s -o /dev/null -w "fanout %{http_code} %{time_total}\n" localhost:3400/getEventsByUserId/big
 for i in $(seq 25); do curl -s -o /dev/null -w "%{http_code} " -X POST localhost:3400/addEvent -H 'Content-Type: application/json' -d '{"name":"x","userId":1}'; sleep 0.05; done; echo
@@ -52,7 +53,7 @@ PORT=3410 API_BASE=http://127.0.0.1:3411 MOCK='{"ENABLED":false}' MAX_UPSTREAM_B
   CLIENT_HEADER_TIMEOUT_MS=500 CLIENT_BODY_TIMEOUT_MS=500 COALESCE_GETS=false \
   valgrind --suppressions=scripts/valgrind.supp --error-exitcode=9 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite -q $BIN > /tmp/valgrind-hostile.out 2> /tmp/valgrind-hostile.err &
 pid=$!
-for i in $(seq 100); do curl -sf localhost:3410/health > /dev/null && break; sleep 0.2; done
+wait_http http://127.0.0.1:3410/health 60
 for i in $(seq 8); do curl -s localhost:3410/getEventsByUserId/u$i; echo; done
 for i in 1 2 3; do curl -s -o /dev/null -w "endless body %{http_code}\n" localhost:3410/getUsers; done
 (printf 'GET /health HTTP/1.1\r\nHost: x\r\n'; sleep 2) | timeout 4 nc -q1 127.0.0.1 3410 | head -1
@@ -76,7 +77,8 @@ pid=$!
 PORT=3422 API_BASE=https://localhost:3421 MOCK='{"ENABLED":false}' GET_RETRIES=1 \
   valgrind --suppressions=scripts/valgrind.supp --error-exitcode=9 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite -q $BIN > /tmp/valgrind-untrusted.out 2> /tmp/valgrind-untrusted.err &
 untrusted=$!
-for i in $(seq 100); do curl -sf localhost:3420/health > /dev/null && curl -sf localhost:3422/health > /dev/null && break; sleep 0.2; done
+wait_http http://127.0.0.1:3420/health 60
+wait_http http://127.0.0.1:3422/health 60
 for i in $(seq 10); do curl -s -o /dev/null localhost:3420/getUsers; curl -s -o /dev/null localhost:3420/getEvents; done
 curl -s -o /dev/null -w "tls fanout %{http_code} %{time_total}\n" localhost:3420/getEventsByUserId/big
 for i in $(seq 12); do curl -s -o /dev/null -w "%{http_code} " -X POST localhost:3420/addEvent -H 'Content-Type: application/json' -d '{"name":"x","userId":1}'; sleep 0.05; done; echo
