@@ -71,19 +71,27 @@ public final class HTTPServer: LoopRegistration {
     // No default: every reply names its own `Content-Type` (`ReplyHead`),
     // and evhttp's error pages set theirs.
     evhttp_set_default_content_type(http, nil)
-    guard let bound = evhttp_bind_socket_with_handle(http, host, UInt16(clamping: port)) else {
+    // The listener is made here, with the backlog a burst of connections
+    // needs (evhttp's own would listen with 128: a fan-out of hundreds would
+    // have SYNs dropped and retried a second later); evhttp takes it over.
+    let listener: OpaquePointer
+    do {
+      listener = try Self.listen(loop: loop, host: host, port: port)
+    } catch {
+      evhttp_free(http)
+      self.http = nil
+      throw error
+    }
+    guard let bound = evhttp_bind_listener(http, listener) else {
       let code = errno
+      evconnlistener_free(listener)
       evhttp_free(http)
       self.http = nil
       throw BindError(host: host, port: port, code: code)
     }
     self.bound = bound
     self.port = Int(CLibevent_bound_port(bound))
-    // evhttp listens with a backlog of 128; a burst of more connections (a
-    // fan-out of hundreds) would have SYNs dropped and retried a second later.
-    // A second listen() on Linux just raises the backlog (capped by somaxconn).
     let fd = evhttp_bound_socket_get_fd(bound)
-    listen(fd, 4096)
     // Replies go out whole; Nagle plus delayed ACKs would hold back the tail of
     // a large reply for 40 ms. Accepted sockets inherit this on Linux.
     var on: Int32 = 1
@@ -288,6 +296,30 @@ public final class HTTPServer: LoopRegistration {
 }
 
 extension HTTPServer {
+  /// A listening socket on `host:port` (a name is looked up once, at start,
+  /// before the loop runs), backlog 4096 (capped by the kernel's somaxconn).
+  fileprivate static func listen(loop: EventLoop, host: String, port: Int) throws(BindError)
+    -> OpaquePointer
+  {
+    var hints = addrinfo()
+    hints.ai_family = AF_UNSPEC
+    hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV
+    var found: UnsafeMutablePointer<addrinfo>?
+    let looked = getaddrinfo(host, String(port), &hints, &found)
+    guard looked == 0, let address = found else {
+      throw BindError(host: host, port: port, code: looked == EAI_SYSTEM ? errno : EADDRNOTAVAIL)
+    }
+    defer { freeaddrinfo(found) }
+    let flags = LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC
+    guard
+      let listener = evconnlistener_new_bind(
+        loop.base, nil, nil, UInt32(flags), 4096, address.pointee.ai_addr,
+        Int32(address.pointee.ai_addrlen))
+    else { throw BindError(host: host, port: port, code: errno) }
+    return listener
+  }
+
   /// libevent hands a listener's error callback only evhttp's own argument,
   /// never ours. The callback runs inside `loop.run()`, so the running loop
   /// is known, and the server is the one among its registrations that owns
