@@ -57,15 +57,15 @@ struct BreakerEndToEndTests {
     defer { stack.stop() }
     for _ in 0..<3 { _ = try stack.postJSON(Self.event) }
     #expect(try health(stack).state == "OPEN")
+    // When exactly is `BreakerGuardTests`' business, on a manual clock; here
+    // only that the loop's timer does it, with no request.
     let openedAt = Date()
     var state = "OPEN"
-    while state == "OPEN" && Date().timeIntervalSince(openedAt) < 2 {
+    while state == "OPEN" && Date().timeIntervalSince(openedAt) < 10 {
       usleep(10_000)
       state = try health(stack).state
     }
-    let waited = Date().timeIntervalSince(openedAt) * 1_000
     #expect(state == "HALF_OPEN")
-    #expect(waited >= 150 && waited < 600, "HALF_OPEN after \(waited) ms")
     #expect(try health(stack).retryAfter == .number("0"))
     #expect(stack.upstreamRequests["POST /addEvent"] == 3)
   }

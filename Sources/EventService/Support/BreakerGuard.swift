@@ -7,33 +7,34 @@ import Resilience
 /// computed by the machine feeds the timer, `Retry-After` and /health alike.
 final class BreakerGuard {
   private var machine: CircuitBreaker
-  private let loop: EventLoop
+  /// The loop in the service; a `ManualScheduler` in tests.
+  private let clock: any Scheduler
   private let logger: Logger
   private let metrics: ServiceMetrics
-  private var timer: LoopTimer!
+  private var timer: (any ScheduledTimer)!
 
-  init(settings: BreakerSettings, loop: EventLoop, logger: Logger, metrics: ServiceMetrics) {
+  init(settings: BreakerSettings, clock: any Scheduler, logger: Logger, metrics: ServiceMetrics) {
     machine = CircuitBreaker(settings: settings)
-    self.loop = loop
+    self.clock = clock
     self.logger = logger
     self.metrics = metrics
-    timer = LoopTimer(loop: loop) { [weak self] in
+    timer = clock.makeTimer { [weak self] in
       guard let self else { return }
-      self.apply(self.machine.deadlineReached(now: self.loop.nowMs))
+      self.apply(self.machine.deadlineReached(now: self.clock.nowMs))
     }
   }
 
   deinit { timer.cancel() }
 
   func admit() -> BreakerDecision {
-    let (decision, transition) = machine.admit(now: loop.nowMs)
+    let (decision, transition) = machine.admit(now: clock.nowMs)
     apply(transition)
     if case .reject = decision { metrics.recordShortCircuit() }
     return decision
   }
 
   func record(_ outcome: BreakerOutcome, permit: BreakerPermit) {
-    switch machine.record(outcome, permit: permit, now: loop.nowMs) {
+    switch machine.record(outcome, permit: permit, now: clock.nowMs) {
     case .counted(let transition): apply(transition)
     case .stale: metrics.recordLateOutcome()
     }
@@ -46,7 +47,7 @@ final class BreakerGuard {
   }
 
   var snapshot: Snapshot {
-    let now = loop.nowMs
+    let now = clock.nowMs
     return Snapshot(
       state: machine.state, failuresInWindow: machine.failuresInWindow(now: now),
       retryAfterMs: machine.retryAfterMs(now: now))
@@ -58,7 +59,7 @@ final class BreakerGuard {
   private func apply(_ transition: BreakerTransition?) {
     guard let transition else { return }
     if let until = transition.openUntilMs {
-      timer.arm(afterMs: until - loop.nowMs)
+      timer.arm(afterMs: until - clock.nowMs)
     } else {
       timer.cancel()
     }

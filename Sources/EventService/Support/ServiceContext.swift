@@ -36,7 +36,7 @@ final class ServiceContext {
       hedging: config.hedging,
       coalesce: config.coalesceGets,
       metrics: metrics, logger: logger)
-    breaker = BreakerGuard(settings: config.breaker, loop: loop, logger: logger, metrics: metrics)
+    breaker = BreakerGuard(settings: config.breaker, clock: loop, logger: logger, metrics: metrics)
     budget = MemoryBudget(limit: config.maxBufferedBytes)
     idempotency =
       config.idempotencyMaxKeys > 0
