@@ -28,7 +28,7 @@ struct IdempotencyTests {
       let id = (try? JSONValue.parse(body))?["id"]?.stringValue ?? "?"
       sent.withLock { $0.append(id) }
       stored.withLock { if !$0.contains(id) { $0.append(id) } }
-      return ScriptedReply(body: #"{"success":true}"#, delayMs: slow ? 300 : 0)
+      return ScriptedReply(body: #"{"success":true}"#, delayMs: slow ? 600 : 0)
     }
   }
 
@@ -76,7 +76,8 @@ struct IdempotencyTests {
     var first = TestRequest.postJSON("/addEvent", Self.event)
     first.headers.append(("Idempotency-Key", "busy-1"))
     let pending = try TestHTTP.open(first, port: stack.servicePort)
-    usleep(50_000)
+    // Held once the first is at the upstream (its answer waits 600 ms there).
+    try TestHTTP.waitUntil { upstream.sent.withLock { $0.count } == 1 }
     let second = try Self.post(stack, key: "busy-1", body: #"{"name":"other","userId":2}"#)
     #expect(second.status == 409)
     #expect(second.errorCode == "request_in_progress")

@@ -138,6 +138,18 @@ enum TestHTTP {
     return TestResponse(status: status, headers: headers, body: Array(data[end.upperBound...]))
   }
 
+  /// Waits for something the test can observe to happen (at most 10 s),
+  /// instead of sleeping and hoping it did.
+  static func waitUntil(_ condition: () -> Bool) throws {
+    let started = Date()
+    while !condition() {
+      guard Date().timeIntervalSince(started) < 10 else {
+        throw TestFailure("condition not met within 10 s")
+      }
+      usleep(2_000)
+    }
+  }
+
   static func milliseconds(_ body: () throws -> Void) rethrows -> Double {
     let start = DispatchTime.now().uptimeNanoseconds
     try body()
