@@ -1,3 +1,4 @@
+import Libevent
 import MiniJSON
 import Resilience
 
