@@ -18,6 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/wait.sh
+. scripts/lib/bench.sh
 ./scripts/ensure-deps.sh wrk curl valgrind openssl
 SECONDS_PER_RUN=${INSTR_SECONDS:-3}
 PORT=${BENCH_PORT:-3170}
@@ -29,15 +30,8 @@ BIN=$(swift build -c release --show-bin-path)
 strip --strip-debug -o "$out/event-service" "$BIN/event-service"
 tls="$out/tls"
 ./scripts/dev-tls.sh "$tls" >/dev/null
-echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "machine: $(machine)"
 echo "results: $out"
-
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-}
-trap cleanup EXIT
 
 # mock NAME PORT DELAY_MS [flags]: an event-mock on CPU 1 whose writes all
 # succeed, and which waits 10 minutes on its clients (under callgrind the

@@ -40,6 +40,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/wait.sh
+. scripts/lib/bench.sh
 if [ "${1:-}" = instr ] && [ "${2:-}" = --tls ]; then INSTR_ONLY=1 exec ./scripts/bench-tls.sh; fi
 [ "${1:-}" = instr ] && exec ./scripts/bench-instr.sh "${@:2}"
 if [ "${1:-}" = tls ]; then exec ./scripts/bench-tls.sh; fi
@@ -56,16 +57,9 @@ SECTIONS=${*:-health addevent users events bigbody concurrent fanout}
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out=bench-results/$stamp
 mkdir -p "$out"
-machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
+machine=$(machine)
 echo "machine: $machine"
 echo "results: $out"
-
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-}
-trap cleanup EXIT
 
 
 # The mock every service instance here talks to (unless a section starts its own).

@@ -203,9 +203,11 @@ public final class HTTPClient {
       dial(connection)
       return
     }
-    connection.lookup = resolver.resolve(host) { [weak self] result in
+    let lookup = resolver.resolve(host) { [weak self] result in
       self?.resolved(connectionID, result)
     }
+    // An answer that came at once has already dialed (or failed the call).
+    if lookup.isPending { connection.lookup = lookup }
   }
 
   private func resolved(_ id: ConnectionID, _ result: Result<[String], ClientFailure>) {

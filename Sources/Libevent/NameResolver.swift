@@ -58,6 +58,10 @@ final class NameResolver {
       self.done = done
     }
 
+    /// Still waiting for evdns: false once answered (an answer from the
+    /// hosts file, or an error, comes before `resolve` returns).
+    var isPending: Bool { done != nil }
+
     /// `done` will not run.
     func cancel() {
       done = nil

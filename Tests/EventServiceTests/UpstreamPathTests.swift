@@ -87,28 +87,12 @@ struct UpstreamAddressTests {
     let filler: Int32
 
     init(host: String, port: Int) throws {
-      let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-      self.fd = fd
-      var on: Int32 = 1
-      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
-      var address = sockaddr_in()
-      address.sin_family = sa_family_t(AF_INET)
-      address.sin_port = UInt16(port).bigEndian
-      address.sin_addr.s_addr = inet_addr(host)
-      let bound = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-          bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-        }
+      fd = try TestSocket.bound(SOCK_STREAM, host: host, port: port).fd
+      guard listen(fd, 0) == 0 else { throw TestFailure("black hole: errno \(errno)") }
+      filler = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+      guard TestSocket.connect(filler, host: host, port: port) else {
+        throw TestFailure("black hole filler: errno \(errno)")
       }
-      guard bound, listen(fd, 0) == 0 else { throw TestFailure("black hole: errno \(errno)") }
-      let filler = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-      self.filler = filler
-      let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-          connect(filler, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-        }
-      }
-      guard connected else { throw TestFailure("black hole filler: errno \(errno)") }
     }
 
     deinit {
@@ -117,16 +101,22 @@ struct UpstreamAddressTests {
     }
   }
 
-  @Test func anAddressThatNeverAnswersGivesWayToTheNextWithinTheAttempt() throws {
-    let dns = try FakeDNS(records: ["api.test": ["127.0.0.5", "127.0.0.1"]])
-    defer { dns.stop() }
-    let stack = try ServiceStack.withScript(
+  /// The service in front of `api.test`, which `dns` resolves, with no
+  /// retries: whatever works, works within one attempt.
+  static func stack(resolvingWith dns: FakeDNS) throws -> ServiceStack {
+    try ServiceStack.withScript(
       {
         $0.service.apiBase.host = "api.test"
         $0.service.resolvConf = dns.resolvConf
         $0.service.retry.retries = 0
         $0.service.upstreamTimeoutMs = 2_000
-      }, script: { _, _, _ in ScriptedReply(body: "[]") })
+      }, script: { method, _, _ in ScriptedReply(body: method == "POST" ? "{}" : "[]") })
+  }
+
+  @Test func anAddressThatNeverAnswersGivesWayToTheNextWithinTheAttempt() throws {
+    let dns = try FakeDNS(records: ["api.test": ["127.0.0.5", "127.0.0.1"]])
+    defer { dns.stop() }
+    let stack = try Self.stack(resolvingWith: dns)
     defer { stack.stop() }
     let hole = try BlackHole(host: "127.0.0.5", port: stack.upstreamPort)
     #expect(try stack.get("/getUsers").status == 200)
@@ -137,12 +127,7 @@ struct UpstreamAddressTests {
   @Test func aRefusedAddressGivesWayToTheNext() throws {
     let dns = try FakeDNS(records: ["api.test": ["127.0.0.6", "127.0.0.1"]])
     defer { dns.stop() }
-    let stack = try ServiceStack.withScript(
-      {
-        $0.service.apiBase.host = "api.test"
-        $0.service.resolvConf = dns.resolvConf
-        $0.service.retry.retries = 0
-      }, script: { method, _, _ in ScriptedReply(body: method == "POST" ? "{}" : "[]") })
+    let stack = try Self.stack(resolvingWith: dns)
     defer { stack.stop() }
     #expect(try stack.get("/getUsers").status == 200)
     #expect(try stack.postJSON(#"{"name":"n","userId":1}"#).status == 200)

@@ -36,6 +36,17 @@ struct UpstreamTLSTests {
     return service.log
   }
 
+  /// The four endpoints, each 200; `user` lists `events` events.
+  static func expectEveryEndpointAnswers(port: Int, user: String, events count: Int) throws {
+    #expect(try TestHTTP.send(.get("/getUsers"), port: port).status == 200)
+    #expect(try TestHTTP.send(.get("/getEvents"), port: port).status == 200)
+    let events = try TestHTTP.send(.get("/getEventsByUserId/\(user)"), port: port)
+    #expect(events.status == 200)
+    #expect(events.json?.arrayValue?.count == count)
+    let added = try TestHTTP.send(.postJSON("/addEvent", #"{"name":"n","userId":1}"#), port: port)
+    #expect(added.status == 200)
+  }
+
   private func metric(_ text: String, _ series: String) -> Int {
     let line = text.split(separator: "\n").first { $0.hasPrefix(series + " ") }
     return line.flatMap { Double($0.split(separator: " ").last ?? "") }.map { Int($0) } ?? 0
@@ -57,13 +68,7 @@ struct UpstreamTLSTests {
     ])
     defer { if service.process.isRunning { service.process.terminate() } }
     let port = service.port
-    #expect(try TestHTTP.send(.get("/getUsers"), port: port).status == 200)
-    #expect(try TestHTTP.send(.get("/getEvents"), port: port).status == 200)
-    let events = try TestHTTP.send(.get("/getEventsByUserId/u"), port: port)
-    #expect(events.status == 200)
-    #expect(events.json?.arrayValue?.count == 3)
-    let added = try TestHTTP.send(.postJSON("/addEvent", #"{"name":"n","userId":1}"#), port: port)
-    #expect(added.status == 200)
+    try Self.expectEveryEndpointAnswers(port: port, user: "u", events: 3)
     let metrics = String(
       decoding: try TestHTTP.send(.get("/metrics"), port: port).body, as: UTF8.self)
     let full = metric(metrics, #"event_service_upstream_tls_handshakes_total{session="full"}"#)
@@ -252,14 +257,7 @@ struct UpstreamTLSTests {
         "MOCK": #"{"PORT": 0, "ERROR_RATE": 0, "EVENT_DELAY_MS": 20}"#,
       ], script: ["scripts/run.sh", "--tls"])
     defer { if service.process.isRunning { service.process.terminate() } }
-    let port = service.port
-    #expect(try TestHTTP.send(.get("/getUsers"), port: port).status == 200)
-    #expect(try TestHTTP.send(.get("/getEvents"), port: port).status == 200)
-    let events = try TestHTTP.send(.get("/getEventsByUserId/1"), port: port)
-    #expect(events.status == 200)
-    #expect(events.json?.arrayValue?.count == 2)
-    let added = try TestHTTP.send(.postJSON("/addEvent", #"{"name":"n","userId":1}"#), port: port)
-    #expect(added.status == 200)
+    try Self.expectEveryEndpointAnswers(port: service.port, user: "1", events: 2)
     let key = try String(contentsOfFile: directory + "/api-key.json", encoding: .utf8)
     let log = logOf(&service)
     #expect(log.contains("tls=true"))

@@ -16,20 +16,9 @@ final class FakeDNS: Sendable {
   let queries = Tally()
 
   init(records: [String: [String]]) throws {
-    let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+    let (fd, port) = try TestSocket.bound(SOCK_DGRAM)
     self.fd = fd
-    guard fd >= 0 else { throw TestFailure("socket: errno \(errno)") }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-        bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-      }
-    }
-    guard bound else { throw TestFailure("bind: errno \(errno)") }
-    port = Int(UInt16(bigEndian: address.sin_port))
+    self.port = port
     // Woken every 100 ms to see whether to stop.
     var wait = timeval(tv_sec: 0, tv_usec: 100_000)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))

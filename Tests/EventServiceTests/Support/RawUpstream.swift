@@ -30,22 +30,12 @@ final class RawUpstream: Sendable {
 
   init(script: @escaping @Sendable (_ path: String) -> [Step]) throws {
     self.script = script
-    let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    let (listener, port) = try TestSocket.bound(SOCK_STREAM)
     self.listener = listener
-    var on: Int32 = 1
-    setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-        bind(listener, $0, length) == 0 && listen(listener, 512) == 0
-          && getsockname(listener, $0, &length) == 0
-      }
+    self.port = port
+    guard listen(listener, 512) == 0 else {
+      throw TestFailure("raw upstream: listen errno \(errno)")
     }
-    guard bound else { throw TestFailure("raw upstream: bind/listen errno \(errno)") }
-    port = Int(UInt16(bigEndian: address.sin_port))
     Thread.detachNewThread { [self] in
       while true {
         let fd = accept(listener, nil, nil)
