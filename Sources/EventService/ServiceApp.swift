@@ -89,6 +89,16 @@ public final class ServiceApp {
       exchange.fail(.overloaded)
       return
     }
+    // Admission (MAX_INFLIGHT): beyond it, shed at once.
+    if let route = match?.0, !route.isOperational {
+      guard context.inflight < context.config.maxInflight else {
+        context.metrics.recordShed()
+        exchange.fail(.overloaded)
+        return
+      }
+      context.inflight += 1
+      exchange.admitted = true
+    }
     Router(context: context).route(exchange, match: match)
   }
 
@@ -105,7 +115,8 @@ public final class ServiceApp {
       finished = true
       memory.stop()
       context.breaker.stop()
-      context.upstream.shutdown()
+      context.deadlines.stop()
+      context.http.shutdown()
       context.logger.info("stopped")
       done()
     }

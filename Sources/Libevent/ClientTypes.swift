@@ -42,11 +42,15 @@ public struct ClientRequest: Sendable {
   /// keep-alive socket the server may already have closed could fail a request
   /// the server never saw (the keep-alive race, docs/libevent-boundary.md).
   public var idempotent: Bool
+  /// This request's own deadline once it has a connection; nil for the
+  /// client's timeout.
+  public var timeoutMs: Int64?
 
   public init(
     method: HTTPMethod, path: String, headers: [(String, String)] = [], body: [UInt8] = [],
-    idempotent: Bool? = nil
+    idempotent: Bool? = nil, timeoutMs: Int64? = nil
   ) {
+    self.timeoutMs = timeoutMs.map { max(1, $0) }
     self.method = method
     self.path = path
     self.headers = headers

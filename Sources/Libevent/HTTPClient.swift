@@ -142,7 +142,9 @@ public final class HTTPClient {
         onConnected: { [weak self] connection in self?.connected(connection) })
       apply(pool.connected(id))
     case .send(let call, let connection): start(call, on: connection)
-    case .armDeadline(let id): connections[id.raw]?.deadline.arm(afterMs: timeoutMs)
+    case .armDeadline(let id):
+      guard let connection = connections[id.raw] else { return }
+      connection.deadline.arm(afterMs: connection.current?.request.timeoutMs ?? timeoutMs)
     case .disarmDeadline(let id): connections[id.raw]?.deadline.cancel()
     case .abort(let id):
       guard let connection = connections[id.raw], let call = connection.current else { return }

@@ -8,6 +8,8 @@ public final class ManualScheduler: Scheduler {
 
   public init(nowMs: Int64 = 0) { self.nowMs = nowMs }
 
+  public var nowUs: Int64 { nowMs * 1_000 }
+
   public func makeTimer(_ handler: @escaping () -> Void) -> any ScheduledTimer {
     ManualTimer(scheduler: self, handler: handler)
   }

@@ -5,6 +5,8 @@
 public protocol Scheduler: AnyObject {
   /// Milliseconds on a monotonic clock.
   var nowMs: Int64 { get }
+  /// Microseconds on the same clock.
+  var nowUs: Int64 { get }
   /// A one-shot timer that runs `handler` when it fires. Not armed yet.
   func makeTimer(_ handler: @escaping () -> Void) -> any ScheduledTimer
 }

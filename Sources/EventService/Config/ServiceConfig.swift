@@ -32,6 +32,18 @@ public struct ServiceConfig: Sendable {
   public var clientHeaderTimeoutMs: Int64 = 10_000
   public var clientBodyTimeoutMs: Int64 = 10_000
   public var shutdownGraceMs: Int64 = 10_000
+  /// SPEC §7: a client request's whole life; client requests served at
+  /// once; event fetches of one request in flight at once (0 = no limit).
+  public var requestTimeoutMs: Int64 = 10_000
+  public var maxInflight = 10_000
+  public var fanoutConcurrency = 0
+  public var readBreakerEnabled = false
+  /// Kept answers: served on failure while younger than `staleIfErrorMs`,
+  /// without asking while younger than `cacheTTLMs` (0 = off), in at most
+  /// `cacheMaxBytes` of bodies.
+  public var staleIfErrorMs: Int64 = 0
+  public var cacheTTLMs: Int64 = 0
+  public var cacheMaxBytes = 16_777_216
   public var logLevel: Logger.Level = .info
   public var logFormat = LogFormat.logfmt
 
@@ -108,6 +120,16 @@ public struct ServiceConfig: Sendable {
     c.hedging.budgetPercent = try source.int(
       "HEDGE_BUDGET_PERCENT", default: c.hedging.budgetPercent, in: 0...100)
     c.shutdownGraceMs = try source.milliseconds("SHUTDOWN_GRACE_MS", default: c.shutdownGraceMs)
+    c.requestTimeoutMs = try source.milliseconds(
+      "REQUEST_TIMEOUT_MS", default: c.requestTimeoutMs, minimum: 1)
+    c.maxInflight = try source.int("MAX_INFLIGHT", default: c.maxInflight, in: 1...10_000_000)
+    c.fanoutConcurrency = try source.int(
+      "FANOUT_CONCURRENCY", default: c.fanoutConcurrency, in: 0...1_000_000)
+    c.readBreakerEnabled = try source.bool("READ_BREAKER_ENABLED", default: c.readBreakerEnabled)
+    c.staleIfErrorMs = try source.milliseconds("STALE_IF_ERROR_MS", default: c.staleIfErrorMs)
+    c.cacheTTLMs = try source.milliseconds("CACHE_TTL_MS", default: c.cacheTTLMs)
+    c.cacheMaxBytes = try source.int(
+      "CACHE_MAX_BYTES", default: c.cacheMaxBytes, in: 0...(1 << 40))
     let level = try source.string("LOG_LEVEL", default: c.logLevel.rawValue)
     guard let parsed = Logger.Level(rawValue: level), parsed != .notice, parsed != .critical else {
       throw ConfigError(

@@ -28,6 +28,7 @@ public final class ServiceMetrics {
   private let retriesRefused: Counter
   private let hedges: Counter
   private let hedgesRefused: Counter
+  private let shed: Counter
   private var droppedLogLinesReported = 0
   /// Made on the first scrape with an HTTPS upstream.
   private var handshakes: (full: Counter, resumed: Counter)?
@@ -63,6 +64,8 @@ public final class ServiceMetrics {
     hedges = total("upstream_hedges", "hedge requests sent for late event fetches")
     hedgesRefused = total(
       "upstream_hedges_refused", "late event fetches not hedged because the hedge budget was spent")
+    shed = total(
+      "requests_shed", "client requests answered 503 overloaded at once (MAX_INFLIGHT)")
     droppedLogLines = total(
       "log_lines_dropped", "log lines dropped because stdout was not being read")
     setBreakerState(.closed)
@@ -132,6 +135,8 @@ public final class ServiceMetrics {
   public func recordRetry(allowed: Bool) {
     (allowed ? retriesAllowed : retriesRefused).increment()
   }
+
+  public func recordShed() { shed.increment() }
 
   public func recordLateOutcome() { lateOutcomes.increment() }
 

@@ -19,6 +19,14 @@ final class Exchange: ClientGoneObserver {
   private var heldBytes = 0
   /// What `cancelOnClientGone` stops; held until the request is answered.
   private var work: (any CancellableWork)?
+  /// When a read must be answered (`REQUEST_TIMEOUT_MS` after it arrived),
+  /// on the loop's clock; its place among `RequestDeadlines`.
+  let deadlineUs: Int64
+  var deadlineQueued = false
+  var deadlineNext: Exchange?
+  unowned(unsafe) var deadlinePrevious: Exchange?
+  /// Counted against `MAX_INFLIGHT` until answered.
+  var admitted = false
 
   init(
     request: ServerRequest, id: String, trace: TraceContext, route: RouteID?,
@@ -30,12 +38,26 @@ final class Exchange: ClientGoneObserver {
     self.route = route
     self.context = context
     startNs = MonotonicClock.nowNs()
+    deadlineUs = Int64(startNs / 1_000) + context.config.requestTimeoutMs * 1_000
   }
 
   var isAnswered: Bool { request.hasResponded }
 
   /// Who upstream requests are made for: their request id and trace.
-  var caller: UpstreamCaller { UpstreamCaller(requestID: id, trace: trace) }
+  var caller: UpstreamCaller { UpstreamCaller(requestID: id, trace: trace, deadlineUs: deadlineUs) }
+
+  /// Answers the read by its deadline: whatever upstream work it has left
+  /// stops, and it is answered as that work decides (a kept answer), or 504.
+  func deadlinePassed() {
+    guard !request.hasResponded else { return }
+    let work = self.work
+    self.work = nil
+    work?.cancel()
+    fail(work?.answerAtDeadline() ?? .upstreamTimeout)
+  }
+
+  /// From now on the read must be answered by its deadline.
+  func startDeadline() { context.deadlines.add(self) }
 
   func json(_ status: Int, _ body: [UInt8]) {
     send(status, body, contentType: "application/json; charset=utf-8")
@@ -76,6 +98,7 @@ final class Exchange: ClientGoneObserver {
     request.setRequestID(id)
     request.respond(status: status, body: body)
     work = nil
+    finished()
     record(status)
   }
 
@@ -93,7 +116,17 @@ final class Exchange: ClientGoneObserver {
     work?.cancel()
     work = nil
     releaseHeld()
+    finished()
     record(Self.clientClosedRequest)
+  }
+
+  /// Leaves the deadline list and the admission count.
+  private func finished() {
+    if deadlineQueued { context.deadlines.remove(self) }
+    if admitted {
+      admitted = false
+      context.inflight -= 1
+    }
   }
 
   /// The request's metrics and its log line.
@@ -120,6 +153,13 @@ final class Exchange: ClientGoneObserver {
 /// Upstream work a request started, which stops if its client leaves.
 protocol CancellableWork: AnyObject {
   func cancel()
+  /// The error the request gets when its deadline passes (its work
+  /// already cancelled); nil for 504 `upstream_timeout`.
+  func answerAtDeadline() -> ServiceError?
+}
+
+extension CancellableWork {
+  func answerAtDeadline() -> ServiceError? { nil }
 }
 
 extension UpstreamHandle: CancellableWork {}

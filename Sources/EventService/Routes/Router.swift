@@ -15,6 +15,7 @@ struct Router {
       exchange.fail(.methodNotAllowed(route, method))
       return
     }
+    if route != .addEvent && !route.isOperational { exchange.startDeadline() }
     switch route {
     case .getUsers, .getEvents: PassThroughHandler.handle(exchange, route: route, context: context)
     case .getEventsByUserId:
@@ -25,7 +26,7 @@ struct Router {
       exchange.send(
         200,
         context.metrics.render(
-          tlsHandshakes: context.config.apiBase.usesTLS ? context.upstream.handshakes : nil),
+          tlsHandshakes: context.config.apiBase.usesTLS ? context.http.handshakes : nil),
         contentType: "text/plain; version=0.0.4; charset=utf-8")
     case .openAPI:
       exchange.send(200, OpenAPIDocument.bytes, contentType: "application/yaml; charset=utf-8")

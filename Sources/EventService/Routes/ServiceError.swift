@@ -18,6 +18,7 @@ public struct ServiceError: Error, Sendable {
     case upstreamRejected = "upstream_rejected"
     case upstreamUnavailable = "upstream_unavailable"
     case upstreamTooLarge = "upstream_too_large"
+    case upstreamTimeout = "upstream_timeout"
     case overloaded
     case circuitOpen = "circuit_open"
     case invalidIdempotencyKey = "invalid_idempotency_key"
@@ -133,9 +134,15 @@ extension ServiceError {
     switch failure {
     case .transport(.tooLarge): upstreamTooLarge("\(failure) \(context)")
     case .transport(.local): overloaded
+    case .deadline: upstreamTimeout
     default: upstreamUnavailable("\(failure) \(context) (after retries)")
     }
   }
+
+  /// The request's deadline passed before an answer: 504.
+  static let upstreamTimeout = ServiceError(
+    status: 504, code: .upstreamTimeout,
+    message: "no answer from the event API within REQUEST_TIMEOUT_MS")
 
   static func upstreamTooLarge(_ message: String) -> ServiceError {
     ServiceError(status: 502, code: .upstreamTooLarge, message: message)

@@ -9,12 +9,18 @@ final class ServiceContext {
   let logger: Logger
   let metrics: ServiceMetrics
   let upstream: UpstreamClient
+  /// The pooled connections `upstream` sends over.
+  let http: HTTPClient
   let breaker: BreakerGuard
   /// Idempotency keys of /addEvent; nil when `IDEMPOTENCY_MAX_KEYS` is 0.
   var idempotency: IdempotencyStore?
   /// `MAX_BUFFERED_BYTES`: what requests hold here, and (`replyBytes`) the
   /// replies the HTTP server has not yet written.
   var budget: MemoryBudget
+  /// Reads waiting for an answer, by deadline.
+  let deadlines: RequestDeadlines
+  /// Client requests being served (`MAX_INFLIGHT`).
+  var inflight = 0
   /// Set once the server exists; it outlives the context's use.
   unowned(unsafe) var server: HTTPServer?
   var replyBytes: Int { server?.replyBytesInFlight ?? 0 }
@@ -27,17 +33,22 @@ final class ServiceContext {
     self.config = config
     self.logger = logger
     self.metrics = metrics
-    upstream = UpstreamClient(
-      loop: loop, address: upstreamAddress,
+    http = HTTPClient(
+      loop: loop, host: upstreamAddress.host, port: upstreamAddress.port,
+      hostHeader: upstreamAddress.hostHeader,
       tls: upstreamAddress.usesTLS ? try TLSClientContext(caFile: config.upstreamCAFile) : nil,
       resolvConf: config.resolvConf, maxConnections: config.upstreamMaxConnections,
-      timeoutMs: config.upstreamTimeoutMs, maxBodyBytes: config.maxUpstreamBodyBytes,
-      headers: config.upstreamHeaders, retry: config.retry, budget: config.retryBudget,
-      hedging: config.hedging,
-      coalesce: config.coalesceGets,
-      metrics: metrics, logger: logger)
+      timeoutMs: config.upstreamTimeoutMs, maxBodyBytes: config.maxUpstreamBodyBytes)
+    upstream = UpstreamClient(
+      transport: http, clock: loop, basePath: upstreamAddress.basePath,
+      headers: config.upstreamHeaders,
+      policy: FetchPolicy(
+        backoff: config.retry, budget: config.retryBudget, hedging: config.hedging,
+        attemptTimeoutMs: config.upstreamTimeoutMs),
+      coalesce: config.coalesceGets, metrics: metrics, logger: logger)
     breaker = BreakerGuard(settings: config.breaker, clock: loop, logger: logger, metrics: metrics)
     budget = MemoryBudget(limit: config.maxBufferedBytes)
+    deadlines = RequestDeadlines(clock: loop)
     idempotency =
       config.idempotencyMaxKeys > 0
       ? IdempotencyStore(ttlMs: config.idempotencyTTLMs, capacity: config.idempotencyMaxKeys) : nil

@@ -5,6 +5,9 @@
 public struct UpstreamCaller: Sendable {
   let requestID: String
   let trace: TraceContext
+  /// When the request must be answered (`REQUEST_TIMEOUT_MS`), in
+  /// microseconds on the client's clock; nil for no deadline.
+  var deadlineUs: Int64? = nil
 
   /// The headers of one upstream attempt.
   func headers(span: UInt64) -> [(String, String)] {

@@ -3,14 +3,14 @@ import Logging
 import MiniJSON
 import Resilience
 
-/// The service's only way to reach the event API: HTTP through one pooled
-/// `HTTPClient`. GETs are retried with full-jitter backoff on loop timers
-/// and, when `coalesce` is on, identical GETs in flight share one request.
-/// POSTs are sent once.
+/// The service's only way to reach the event API: HTTP through one
+/// transport (the pooled `HTTPClient`). Each GET is a `FetchMachine` —
+/// retries with full-jitter backoff on timers, the retry budget, the hedge,
+/// the request's deadline — and, when `coalesce` is on, identical GETs in
+/// flight share one fetch. POSTs are sent once.
 public final class UpstreamClient {
-  private let loop: EventLoop
-  private let http: HTTPClient
-  private let retry: RetryBackoff
+  private let transport: any HTTPTransport
+  private let clock: any Scheduler
   private let coalesce: Bool
   private let metrics: ServiceMetrics
   /// `UPSTREAM_HEADERS`, sent on every request.
@@ -18,50 +18,26 @@ public final class UpstreamClient {
   /// Each route's path under `API_BASE`'s base path, built once.
   private let paths: UpstreamPaths
   private let logger: Logger
-  private var random: any RandomNumberGenerator
   private var shared: [String: UpstreamFetch] = [:]
-  private var budget: RetryBudget
+  /// What all fetches share: backoff, budgets, latencies, jitter.
+  private var policy: FetchPolicy
   /// Span ids of upstream requests.
   private var spans = TraceIDGenerator()
-  private let hedging: HedgeSettings
-  /// Event fetch latencies in microseconds: the top of a fan-out's
-  /// latencies is packed tight, and whole milliseconds put a tenth of the
-  /// fetches in the p95's millisecond, all of which the hedge timer, set at
-  /// its start, would call late.
-  private var eventLatency = LatencyTracker()
-  private var hedgeBudget: HedgeBudget
 
   public init(
-    loop: EventLoop, address: UpstreamAddress, tls: TLSClientContext? = nil,
-    resolvConf: String = "/etc/resolv.conf", maxConnections: Int, timeoutMs: Int64,
-    maxBodyBytes: Int = 8 << 20, headers: [(String, String)] = [], retry: RetryBackoff,
-    budget: RetryBudget.Settings,
-    hedging: HedgeSettings = HedgeSettings(),
-    coalesce: Bool, metrics: ServiceMetrics, logger: Logger = Logger(label: "upstream"),
-    random: any RandomNumberGenerator = SystemRandomNumberGenerator()
+    transport: any HTTPTransport, clock: any Scheduler, basePath: String = "",
+    headers: [(String, String)] = [], policy: FetchPolicy, coalesce: Bool,
+    metrics: ServiceMetrics, logger: Logger = Logger(label: "upstream")
   ) {
-    self.loop = loop
-    http = HTTPClient(
-      loop: loop, host: address.host, port: address.port, hostHeader: address.hostHeader,
-      tls: tls, resolvConf: resolvConf, maxConnections: maxConnections,
-      timeoutMs: timeoutMs, maxBodyBytes: maxBodyBytes)
-    self.retry = retry
-    self.budget = RetryBudget(settings: budget)
-    self.hedging = hedging
-    hedgeBudget = HedgeBudget(
-      percent: hedging.budgetPercent, windowMs: HedgeSettings.budgetWindowMs)
+    self.transport = transport
+    self.clock = clock
+    self.policy = policy
     self.coalesce = coalesce
     self.metrics = metrics
-    paths = UpstreamPaths(basePath: address.basePath)
+    paths = UpstreamPaths(basePath: basePath)
     configuredHeaders = headers
     self.logger = logger
-    self.random = random
   }
-
-  public func shutdown() { http.shutdown() }
-
-  /// TLS handshakes of new upstream connections: full, and resumed.
-  public var handshakes: HTTPClient.Handshakes { http.handshakes }
 
   public func getUsers(for caller: UpstreamCaller, _ completion: @escaping (UpstreamResult) -> Void)
     -> UpstreamHandle
@@ -88,128 +64,150 @@ public final class UpstreamClient {
   }
 
   /// Sends the event once, on a fresh connection (never a keep-alive one the
-  /// upstream may have closed: a failure it never saw must not count).
+  /// upstream may have closed: a failure it never saw must not count), with
+  /// the smaller of the attempt timeout and what is left of the request's
+  /// deadline.
   @discardableResult
   public func addEvent(
     _ body: [UInt8], for caller: UpstreamCaller,
     _ completion: @escaping (UpstreamResult) -> Void
-  ) -> ClientCall {
+  ) -> any TransportCall {
+    var timeoutMs = policy.attemptTimeoutMs
+    if let deadline = caller.deadlineUs {
+      timeoutMs = min(timeoutMs, max(1, (deadline - clock.nowUs + 999) / 1_000))
+    }
     let request = ClientRequest(
       method: .post, path: paths.addEvent,
       headers: [("Content-Type", "application/json")] + headers(for: caller),
-      body: body, idempotent: false)
-    return http.send(request) { [self] result in
+      body: body, idempotent: false, timeoutMs: timeoutMs)
+    return transport.start(request) { [self] result in
       let classified = UpstreamResult(result, route: .addEvent)
       self.record(.addEvent, classified)
       completion(classified)
     }
   }
 
-  // MARK: - GET with retries and coalescing
+  /// The retry budget now (for /health).
+  public var retryBudget: RetryBudget.State { policy.budget.state(now: clock.nowMs) }
+
+  // MARK: - GET: a fetch machine per path
 
   private func get(
     _ route: UpstreamRoute, path: String, _ caller: UpstreamCaller,
     _ completion: @escaping (UpstreamResult) -> Void
   ) -> UpstreamHandle {
-    if coalesce, let fetch = shared[path] { return fetch.join(completion) }
-    let fetch = UpstreamFetch(key: path, caller: caller) { [weak self] fetch in
-      self?.forget(fetch)
+    if coalesce, let fetch = shared[path] {
+      fetch.machine.extendDeadline(to: caller.deadlineUs)
+      return fetch.join(completion)
+    }
+    let machine = FetchMachine(
+      hedged: policy.hedging.enabled && route == .getEventById, deadlineUs: caller.deadlineUs)
+    let fetch = UpstreamFetch(key: path, route: route, caller: caller, machine: machine) {
+      [weak self] fetch in self?.abandoned(fetch)
     }
     if coalesce { shared[path] = fetch }
     let handle = fetch.join(completion)
-    attempt(fetch, route: route)
+    step(fetch, nil) { $0.start(nowUs: $2, policy: &$1) }
     return handle
   }
 
-  /// The retry budget now (for /health).
-  public var retryBudget: RetryBudget.State { budget.state(now: loop.nowMs) }
-
-  private func attempt(_ fetch: UpstreamFetch, route: UpstreamRoute) {
-    fetch.retryWork = nil
-    if fetch.attempt == 0 {
-      budget.recordFirstAttempt(now: loop.nowMs)
-      if hedging.enabled && route == .getEventById { armHedge(fetch) }
+  /// Hands the machine one event and carries out its actions. `result` is
+  /// the attempt result the event reports, if any.
+  private func step(
+    _ fetch: UpstreamFetch, _ result: UpstreamResult?,
+    _ event: (inout FetchMachine, inout FetchPolicy, Int64) -> FetchActions
+  ) {
+    let actions = event(&fetch.machine, &policy, clock.nowUs)
+    fetch.isStepping = true
+    actions.forEach { perform($0, fetch, result) }
+    fetch.isStepping = false
+    if let (attempt, result) = fetch.endedAtOnce {
+      fetch.endedAtOnce = nil
+      ended(fetch, attempt, result)
     }
-    // The closures hold the fetch until its call or retry ends or is cancelled.
-    fetch.call = send(fetch, route: route) { [weak self] fetch, classified in
-      fetch.call = nil
-      self?.attemptEnded(fetch, route: route, classified, hedge: false)
+  }
+
+  private func ended(_ fetch: UpstreamFetch, _ attempt: FetchAttempt, _ result: UpstreamResult) {
+    let reported: AttemptResult
+    if case .failure(let failure) = result {
+      fetch.lastFailure = failure
+      reported = .failed(retryable: failure.isRetryable)
+    } else {
+      reported = .answered
+    }
+    step(fetch, result) { $0.attemptEnded(attempt, reported, nowUs: $2, policy: &$1) }
+  }
+
+  private func perform(_ action: FetchAction, _ fetch: UpstreamFetch, _ result: UpstreamResult?) {
+    switch action {
+    case .send(let attempt, let timeoutMs):
+      if attempt == .hedge { metrics.recordHedge(sent: true) }
+      send(attempt, of: fetch, timeoutMs: timeoutMs)
+    case .cancel(.primary):
+      fetch.primary?.cancel()
+      fetch.primary = nil
+    case .cancel(.hedge):
+      fetch.hedge?.cancel()
+      fetch.hedge = nil
+    case .armRetry(let delay):
+      metrics.recordRetry(allowed: true)
+      if fetch.retryTimer == nil {
+        fetch.retryTimer = clock.makeTimer { [weak self, fetch] in
+          self?.step(fetch, nil) { $0.retryDue(nowUs: $2, policy: &$1) }
+        }
+      }
+      fetch.retryTimer?.arm(afterMs: delay)
+    case .cancelRetry: fetch.retryTimer?.cancel()
+    case .armHedge(let delay):
+      if fetch.hedgeTimer == nil {
+        fetch.hedgeTimer = clock.makeTimer { [weak self, fetch] in
+          self?.step(fetch, nil) { $0.hedgeDue(nowUs: $2, policy: &$1) }
+        }
+      }
+      fetch.hedgeTimer?.arm(afterMs: delay)
+    case .cancelHedge: fetch.hedgeTimer?.cancel()
+    case .hedgeRefused: metrics.recordHedge(sent: false)
+    case .deliver(let end):
+      forget(fetch)
+      fetch.releaseTimers()
+      let delivered: UpstreamResult
+      switch end {
+      case .answer: delivered = result ?? .failure(fetch.lastFailure ?? .deadline)
+      case .failed(.lastAttempt): delivered = .failure(fetch.lastFailure ?? .deadline)
+      case .failed(.budgetRefused):
+        metrics.recordRetry(allowed: false)
+        delivered = .failure(fetch.lastFailure ?? .deadline)
+      case .failed(.deadline): delivered = .failure(.deadline)
+      }
+      fetch.deliver(delivered, clock: clock)
     }
   }
 
   /// One upstream GET for `fetch`, classified and counted.
-  private func send(
-    _ fetch: UpstreamFetch, route: UpstreamRoute,
-    _ done: @escaping (UpstreamFetch, UpstreamResult) -> Void
-  ) -> ClientCall {
+  private func send(_ attempt: FetchAttempt, of fetch: UpstreamFetch, timeoutMs: Int64) {
     let request = ClientRequest(
-      method: .get, path: fetch.key, headers: headers(for: fetch.caller))
-    return http.send(request) { [weak self, fetch] result in
+      method: .get, path: fetch.key, headers: headers(for: fetch.caller), timeoutMs: timeoutMs)
+    let call = transport.start(request) { [weak self, fetch] result in
       guard let self else { return }
-      let classified = UpstreamResult(result, route: route)
-      self.record(route, classified)
-      done(fetch, classified)
+      let classified = UpstreamResult(result, route: fetch.route)
+      self.record(fetch.route, classified)
+      if attempt == .primary { fetch.primary = nil } else { fetch.hedge = nil }
+      if fetch.isStepping {
+        fetch.endedAtOnce = (attempt, classified)
+      } else {
+        self.ended(fetch, attempt, classified)
+      }
     }
+    // A call that already ended is not in flight.
+    guard fetch.endedAtOnce?.attempt != attempt else { return }
+    if attempt == .primary { fetch.primary = call } else { fetch.hedge = call }
   }
 
-  /// An attempt (or its hedge) ended. A success or an answer wins at once
-  /// and cancels the other; a failure waits while the other may still
-  /// succeed, then is retried (budget allowing) or delivered.
-  private func attemptEnded(
-    _ fetch: UpstreamFetch, route: UpstreamRoute, _ classified: UpstreamResult, hedge: Bool
-  ) {
-    if case .failure(let failure) = classified {
-      if (hedge ? fetch.call : fetch.hedgeCall) != nil {
-        fetch.heldFailure = classified
-        return
-      }
-      fetch.stopHedging()
-      if failure.isRetryable, let delay = retry.delayMs(attempt: fetch.attempt, using: &random),
-        spendRetry()
-      {
-        fetch.attempt += 1
-        fetch.retryWork = loop.schedule(afterMs: delay) { [weak self, fetch] in
-          self?.attempt(fetch, route: route)
-        }
-        return
-      }
-    } else {
-      if hedging.enabled && route == .getEventById {
-        eventLatency.record(loop.nowUs - fetch.startedUs)
-      }
-      if hedge {
-        fetch.call?.cancel()
-        fetch.call = nil
-      }
-      fetch.stopHedging()
-    }
-    fetch.heldFailure = nil
+  /// The last waiter left: the machine calls off what is out.
+  private func abandoned(_ fetch: UpstreamFetch) {
     forget(fetch)
-    fetch.deliver(classified, loop: loop)
-  }
-
-  /// Sends a hedge if the fetch is still waiting after the hedge delay: the
-  /// fixed HEDGE_AFTER_MS, or the running p95 (not before 100 fetches have
-  /// been timed), and only while the hedge budget allows.
-  private func armHedge(_ fetch: UpstreamFetch) {
-    fetch.startedUs = loop.nowUs
-    hedgeBudget.recordFetch(now: fetch.startedUs / 1_000)
-    let delay =
-      hedging.afterMs > 0
-      ? hedging.afterMs
-      : eventLatency.p95.map { max(HedgeSettings.minimumAfterMs, ($0 + 999) / 1_000) }
-    guard let delay else { return }
-    fetch.hedgeTimer = loop.schedule(afterMs: delay) { [weak self, fetch] in
-      guard let self, fetch.call != nil, fetch.attempt == 0 else { return }
-      fetch.hedgeTimer = nil
-      let allowed = self.hedgeBudget.allowHedge(now: self.loop.nowMs)
-      self.metrics.recordHedge(sent: allowed)
-      guard allowed else { return }
-      fetch.hedgeCall = self.send(fetch, route: .getEventById) { [weak self] fetch, classified in
-        fetch.hedgeCall = nil
-        self?.attemptEnded(fetch, route: .getEventById, classified, hedge: true)
-      }
-    }
+    step(fetch, nil) { machine, _, _ in machine.abandoned() }
+    fetch.releaseTimers()
   }
 
   /// The request id and trace context, and the configured headers.
@@ -244,13 +242,6 @@ public final class UpstreamClient {
     default:
       break
     }
-  }
-
-  /// Asks the budget for one retry, and counts the answer.
-  private func spendRetry() -> Bool {
-    let allowed = budget.allowRetry(now: loop.nowMs)
-    metrics.recordRetry(allowed: allowed)
-    return allowed
   }
 
   private func forget(_ fetch: UpstreamFetch) {

@@ -1,11 +1,28 @@
 import Libevent
+import Resilience
 
-/// One logical GET to the upstream: its attempts with backoff between them,
-/// and everyone waiting for its result (more than one when coalesced). When
-/// the last waiter leaves, the attempt in flight or the pending retry is
-/// cancelled.
+/// One logical GET to the upstream as the client drives it: its
+/// `FetchMachine`, the requests and timers the machine asked for, and
+/// everyone waiting for its result (more than one when coalesced). When the
+/// last waiter leaves, the fetch is abandoned.
 final class UpstreamFetch {
   let key: String
+  let route: UpstreamRoute
+  /// Whom the fetch is made for (its first waiter, when coalesced).
+  let caller: UpstreamCaller
+  var machine: FetchMachine
+  var primary: (any TransportCall)?
+  var hedge: (any TransportCall)?
+  /// Made on first use; each holds the fetch until `releaseTimers`.
+  var retryTimer: (any ScheduledTimer)?
+  var hedgeTimer: (any ScheduledTimer)?
+  /// What a failed fetch delivers: the latest failed attempt's failure.
+  var lastFailure: UpstreamFailure?
+  /// True while the client carries out this fetch's actions; an attempt
+  /// that ends meanwhile (a failure found at once) waits in `endedAtOnce`.
+  var isStepping = false
+  var endedAtOnce: (attempt: FetchAttempt, result: UpstreamResult)?
+
   /// A struct, not a tuple: an array of tuples is destroyed element by
   /// element through generic metadata.
   private struct Waiter {
@@ -18,26 +35,18 @@ final class UpstreamFetch {
   /// the next one to serve.
   private var delivering: [Waiter] = []
   private var nextToServe = 0
-  private var continuation: LoopTimer?
+  private var continuation: (any ScheduledTimer)?
   private var nextWaiterID = 0
-  var call: ClientCall?
-  var retryWork: LoopTimer?
-  /// Hedging (event fetches only): the timer that sends the hedge, the
-  /// hedge in flight, when the fetch started, and a failure of one of the
-  /// two kept while the other may still succeed.
-  var hedgeTimer: LoopTimer?
-  var hedgeCall: ClientCall?
-  var startedUs: Int64 = 0
-  var heldFailure: UpstreamResult?
-  var attempt = 0
   private let onAbandoned: (UpstreamFetch) -> Void
 
-  /// Whom the fetch is made for (its first waiter, when coalesced).
-  let caller: UpstreamCaller
-
-  init(key: String, caller: UpstreamCaller, onAbandoned: @escaping (UpstreamFetch) -> Void) {
+  init(
+    key: String, route: UpstreamRoute, caller: UpstreamCaller, machine: FetchMachine,
+    onAbandoned: @escaping (UpstreamFetch) -> Void
+  ) {
     self.key = key
+    self.route = route
     self.caller = caller
+    self.machine = machine
     self.onAbandoned = onAbandoned
   }
 
@@ -55,13 +64,15 @@ final class UpstreamFetch {
     }
     guard let index = waiters.firstIndex(where: { $0.id == id }) else { return }
     waiters.remove(at: index)
-    guard waiters.isEmpty else { return }
-    call?.cancel()
-    retryWork?.cancel()
-    call = nil
-    retryWork = nil
-    stopHedging()
-    onAbandoned(self)
+    if waiters.isEmpty { onAbandoned(self) }
+  }
+
+  /// Cancels the timers and lets go of them (they hold the fetch).
+  func releaseTimers() {
+    retryTimer?.cancel()
+    hedgeTimer?.cancel()
+    retryTimer = nil
+    hedgeTimer = nil
   }
 
   /// Waiters served per loop turn. A coalesced fetch may have a thousand;
@@ -71,22 +82,14 @@ final class UpstreamFetch {
   /// replies leave while the next is built.
   static let waitersPerTurn = 32
 
-  /// Cancels the hedge and its timer, if any.
-  func stopHedging() {
-    hedgeTimer?.cancel()
-    hedgeTimer = nil
-    hedgeCall?.cancel()
-    hedgeCall = nil
-  }
-
-  func deliver(_ result: UpstreamResult, loop: EventLoop) {
+  func deliver(_ result: UpstreamResult, clock: any Scheduler) {
     delivering = waiters
     nextToServe = 0
     waiters.removeAll()
-    serve(result, loop: loop)
+    serve(result, clock: clock)
   }
 
-  private func serve(_ result: UpstreamResult, loop: EventLoop) {
+  private func serve(_ result: UpstreamResult, clock: any Scheduler) {
     let end = min(delivering.count, nextToServe + Self.waitersPerTurn)
     while nextToServe < end {
       let completion = delivering[nextToServe].completion
@@ -94,7 +97,9 @@ final class UpstreamFetch {
       completion?(result)
     }
     if nextToServe < delivering.count {
-      continuation = loop.schedule(afterMs: 0) { [self] in serve(result, loop: loop) }
+      let timer = clock.makeTimer { [self] in serve(result, clock: clock) }
+      continuation = timer
+      timer.arm(afterMs: 0)
     } else {
       delivering.removeAll()
       nextToServe = 0

@@ -94,6 +94,7 @@ public enum UpstreamResult: Sendable {
     case .failure(.transport(.tooLarge)): .tooLarge
     case .failure(.transport(.local)): .localError
     case .failure(.transport): .connectionError
+    case .failure(.deadline): .timeout
     }
   }
 }
@@ -120,12 +121,15 @@ public enum UpstreamFailure: Error, Sendable, Equatable, CustomStringConvertible
   /// A 2xx whose body is not the JSON the route returns.
   case malformedBody(status: Int, problem: String)
   case transport(ClientFailure)
+  /// The request's deadline (`REQUEST_TIMEOUT_MS`) left no time for
+  /// another attempt.
+  case deadline
 
   /// Whether another attempt could end otherwise: an answer over the body
   /// limit would be as big again, and local trouble is not the upstream's.
   var isRetryable: Bool {
     switch self {
-    case .transport(.tooLarge), .transport(.local): false
+    case .transport(.tooLarge), .transport(.local), .deadline: false
     default: true
     }
   }
@@ -145,6 +149,7 @@ public enum UpstreamFailure: Error, Sendable, Equatable, CustomStringConvertible
     case .transport(.invalidResponse): "upstream sent an invalid response"
     case .transport(.tooLarge): "upstream answer over MAX_UPSTREAM_BODY_BYTES"
     case .transport(.local): "no upstream connection could be opened (local_error)"
+    case .deadline: "no upstream answer within REQUEST_TIMEOUT_MS"
     }
   }
 }
