@@ -17,6 +17,13 @@ public final class MockEventAPI {
   private var addEventCount = 0
   /// Called on the loop for every request, before it is answered.
   public var onRequest: ((Route) -> Void)?
+  /// API requests not yet answered, the most there were at once, and how
+  /// many arrived (`GET /_mock/stats`).
+  private var inFlight = 0
+  private var peakInFlight = 0
+  private var received = 0
+  /// Until when every API request fails (`POST /_mock/outage?ms=N`).
+  private var outageUntilMs: Int64 = 0
 
   public init(loop: EventLoop, settings: MockSettings) throws {
     self.loop = loop
@@ -64,7 +71,18 @@ public final class MockEventAPI {
       case (.post, "addEvent", 2, _): .addEvent
       default: .other
       }
+    if route == .other, request.path.hasPrefix("/_mock/") {
+      control(request)
+      return
+    }
     onRequest?(route)
+    received += 1
+    inFlight += 1
+    peakInFlight = max(peakInFlight, inFlight)
+    if loop.nowMs < outageUntilMs {
+      reply(request, 503, Array(Self.overloaded.utf8))
+      return
+    }
     switch route {
     case .getUsers: answerOrDrop(request) { $0.store.allUsers() }
     case .getEvents: answerOrDrop(request) { $0.store.allEvents() }
@@ -91,6 +109,7 @@ public final class MockEventAPI {
 
   private func answerOrDrop(_ request: ServerRequest, body: (MockEventAPI) -> [UInt8]) {
     if settings.errorRate > 0 && Double.random(in: 0..<1, using: &random) < settings.errorRate {
+      inFlight -= 1
       request.drop()
     } else {
       reply(request, 200, body(self))
@@ -136,6 +155,42 @@ public final class MockEventAPI {
   }
 
   private func reply(_ request: ServerRequest, _ status: Int, _ body: [UInt8]) {
+    inFlight -= 1
+    respond(request, status, body)
+  }
+
+  private func respond(_ request: ServerRequest, _ status: Int, _ body: [UInt8]) {
     request.respond(status: status, headers: [("Content-Type", "application/json")], body: body)
+  }
+
+  /// Not part of the API: what tests and benchmarks ask of the mock.
+  /// `GET /_mock/stats` → `{"received":…,"inFlight":…,"peakInFlight":…}`;
+  /// `POST /_mock/stats/reset` zeroes `received` and the peak;
+  /// `POST /_mock/outage?ms=N` fails every API request with 503 for N ms
+  /// (0 ends an outage).
+  private func control(_ request: ServerRequest) {
+    switch (request.method, request.path) {
+    case (.get, "/_mock/stats"):
+      var json = JSONObjectWriter()
+      json.int("received", Int64(received))
+      json.int("inFlight", Int64(inFlight))
+      json.int("peakInFlight", Int64(peakInFlight))
+      json.int("outageLeftMs", max(0, outageUntilMs - loop.nowMs))
+      respond(request, 200, json.finish())
+    case (.post, "/_mock/stats/reset"):
+      received = 0
+      peakInFlight = inFlight
+      respond(request, 204, [])
+    case (.post, "/_mock/outage"):
+      let query = request.query ?? ""
+      guard query.hasPrefix("ms="), let ms = Int64(query.dropFirst(3)), ms >= 0 else {
+        respond(request, 400, Array(#"{"error":"expected ?ms=N"}"#.utf8))
+        return
+      }
+      outageUntilMs = loop.nowMs + ms
+      respond(request, 204, [])
+    default:
+      respond(request, 404, Array(#"{"error":"route not found"}"#.utf8))
+    }
   }
 }

@@ -160,3 +160,35 @@ extension EventsByUserTests {
     #expect(order.map { unique[$0] } == list)
   }
 }
+
+/// FANOUT_CONCURRENCY against the mock, which reports the most requests it
+/// had at once (`GET /_mock/stats`).
+@Suite("Fan-out limit")
+struct FanOutLimitTests {
+  static func peak(_ stack: ServiceStack) throws -> Int {
+    let stats = try TestHTTP.send(.get("/_mock/stats"), port: stack.upstreamPort)
+    return Int(stats.json?["peakInFlight"]?.integerText ?? "") ?? -1
+  }
+
+  @Test(arguments: [0, 1, 7])
+  func atMostTheLimitIsInFlightAndTheOrderIsKept(limit: Int) throws {
+    let stack = try ServiceStack.withMock {
+      $0.fanoutConcurrency = limit
+      $0.mock.eventDelayMs = 5
+      $0.mock.extraUsers = [.init(id: "big", events: 30)]
+    }
+    defer { stack.stop() }
+    let response = try stack.get("/getEventsByUserId/big")
+    #expect(response.status == 200)
+    let names = response.json?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
+    #expect(names == (1...30).map { "Event \($0) of big" })
+    #expect(stack.upstreamRequests["getEventById"] == 30)
+    // The user lookup ended before the events started.
+    let peak = try Self.peak(stack)
+    if limit == 0 {
+      #expect(peak <= 30 && peak > 1)
+    } else {
+      #expect(peak == limit)
+    }
+  }
+}

@@ -3,8 +3,9 @@ import MiniJSON
 /// GET /getEventsByUserId/:id: the user, then all of its events at once.
 ///
 /// Each distinct event id is fetched once and every fetch is in flight at the
-/// same time, so the answer takes one event delay however many events there
-/// are. At the first fetch that fails for good, the rest are cancelled.
+/// same time (or `FANOUT_CONCURRENCY` at a time, in the user's order), so the
+/// answer takes one event delay however many events there are. At the first
+/// fetch that fails for good, the rest are cancelled.
 final class EventsByUserHandler: CancellableWork {
   private let exchange: Exchange
   private let context: ServiceContext
@@ -23,6 +24,8 @@ final class EventsByUserHandler: CancellableWork {
   /// True while fetches are being started: a failure reported synchronously
   /// must not look like "all done".
   private var launching = false
+  /// The next position in `unique` to fetch.
+  private var nextToStart = 0
 
   static func handle(_ exchange: Exchange, rawID: String, context: ServiceContext) {
     guard let id = UserIDValidation.decode(rawID) else {
@@ -72,43 +75,60 @@ final class EventsByUserHandler: CancellableWork {
     (unique, order) = Self.deduplicated(ids)
     bodies = Array(repeating: nil, count: unique.count)
     pending = Array(repeating: nil, count: unique.count)
+    startMore()
+  }
+
+  /// Starts fetches in the user's order while `FANOUT_CONCURRENCY` allows
+  /// (all at once when it is 0); answers once every one has ended.
+  private func startMore() {
+    guard !launching else { return }
     launching = true
-    for (slot, id) in unique.enumerated() where !exchange.isAnswered {
-      // Never requested: as a path segment it would be no segment or a
-      // dot-segment. Left out like an id the upstream does not know.
-      if id.isEmpty || UserIDValidation.isDotSegment(id) {
-        context.logger.warning(
-          "event id not requested: empty or a dot-segment",
-          metadata: ["request_id": .string(exchange.id), "event_id": .string(id)])
-        continue
-      }
-      exchange.upstreamCalls += 1
-      pendingCount += 1
-      pending[slot] = context.upstream.getEvent(id: id, for: exchange.caller) { [self] result in
-        pending[slot] = nil
-        pendingCount -= 1
-        switch result {
-        case .success(let response):
-          receivedBytes += response.body.count
-          if receivedBytes > context.config.maxUpstreamBodyBytes {
-            fail(.upstreamTooLarge(Self.tooLarge(context.config.maxUpstreamBodyBytes)))
-            return
-          }
-          guard exchange.hold(response.body.count) else {
-            fail(.overloaded)
-            return
-          }
-          bodies[slot] = response.body
-        case .refused: break  // an id the upstream does not know is left out
-        case .failure(let failure):
-          fail(.readFailed(failure, "fetching event \(id)"))
-          return
-        }
-        if pendingCount == 0 && !launching { finish() }
-      }
+    let limit = context.config.fanoutConcurrency
+    while nextToStart < unique.count && !exchange.isAnswered
+      && (limit == 0 || pendingCount < limit)
+    {
+      let slot = nextToStart
+      nextToStart += 1
+      start(slot)
     }
     launching = false
-    if pendingCount == 0 && !exchange.isAnswered { finish() }
+    if pendingCount == 0 && nextToStart == unique.count && !exchange.isAnswered { finish() }
+  }
+
+  private func start(_ slot: Int) {
+    let id = unique[slot]
+    // Never requested: as a path segment it would be no segment or a
+    // dot-segment. Left out like an id the upstream does not know.
+    if id.isEmpty || UserIDValidation.isDotSegment(id) {
+      context.logger.warning(
+        "event id not requested: empty or a dot-segment",
+        metadata: ["request_id": .string(exchange.id), "event_id": .string(id)])
+      return
+    }
+    exchange.upstreamCalls += 1
+    pendingCount += 1
+    pending[slot] = context.upstream.getEvent(id: id, for: exchange.caller) { [self] result in
+      pending[slot] = nil
+      pendingCount -= 1
+      switch result {
+      case .success(let response):
+        receivedBytes += response.body.count
+        if receivedBytes > context.config.maxUpstreamBodyBytes {
+          fail(.upstreamTooLarge(Self.tooLarge(context.config.maxUpstreamBodyBytes)))
+          return
+        }
+        guard exchange.hold(response.body.count) else {
+          fail(.overloaded)
+          return
+        }
+        bodies[slot] = response.body
+      case .refused: break  // an id the upstream does not know is left out
+      case .failure(let failure):
+        fail(.readFailed(failure, "fetching event \(id)"))
+        return
+      }
+      startMore()
+    }
   }
 
   /// Each id once, and for every entry of `ids` the position of its id.
@@ -147,6 +167,7 @@ final class EventsByUserHandler: CancellableWork {
     // still has its slot written by the loop that started it.
     for slot in pending.indices { pending[slot] = nil }
     pendingCount = 0
+    nextToStart = unique.count
     userFetch = nil
     for handle in others { handle.cancel() }
   }
