@@ -115,6 +115,7 @@ public final class ServiceApp {
       finished = true
       memory.stop()
       context.breaker.stop()
+      context.readBreaker?.stop()
       context.deadlines.stop()
       context.http.shutdown()
       context.logger.info("stopped")

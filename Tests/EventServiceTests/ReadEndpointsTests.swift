@@ -142,6 +142,6 @@ struct ReadEndpointsTests {
       text.contains(#"event_service_upstream_requests_total{route="getUsers",outcome="success"} 1"#)
     )
     #expect(text.contains("event_service_http_request_duration_seconds_bucket"))
-    #expect(text.contains(#"event_service_breaker_state{state="CLOSED"} 1"#))
+    #expect(text.contains(#"event_service_breaker_state{breaker="write",state="CLOSED"} 1"#))
   }
 }

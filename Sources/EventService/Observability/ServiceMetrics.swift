@@ -6,6 +6,11 @@ import Resilience
 /// and kept per route in small arrays, found by the route's position and a
 /// short scan — no key string built and nothing hashed per request
 /// (measured against a string-keyed dictionary in docs/performance.md).
+/// Which breaker: the one over `POST /addEvent`, or the one over upstream GETs.
+public enum BreakerName: String, Sendable {
+  case write, read
+}
+
 public final class ServiceMetrics {
   public let registry = PrometheusCollectorRegistry()
   /// Per `RouteID` (in `allCases` order), then one for unmatched paths.
@@ -20,8 +25,9 @@ public final class ServiceMetrics {
   /// `allCases` builds a new array on each call: the slot order, read once.
   private static let routes = RouteID.allCases
   private static let upstreamRoutes = UpstreamRoute.allCases
-  private let breakerState: [BreakerState: Gauge]
-  private let shortCircuited: Counter
+  /// Per breaker: a gauge per state, and the requests it short-circuited.
+  private var breakers: [BreakerName: (state: [BreakerState: Gauge], shortCircuited: Counter)] =
+    [:]
   private let lateOutcomes: Counter
   private let droppedLogLines: Counter
   private let retriesAllowed: Counter
@@ -29,6 +35,10 @@ public final class ServiceMetrics {
   private let hedges: Counter
   private let hedgesRefused: Counter
   private let shed: Counter
+  /// Per `UpstreamRoute`: kept answers served fresh, served stale, and
+  /// upstream answers kept (made on first use).
+  private var cacheCounters: [(hit: Counter, stale: Counter, miss: Counter)?] = Array(
+    repeating: nil, count: UpstreamRoute.allCases.count)
   private var droppedLogLinesReported = 0
   /// Made on the first scrape with an HTTPS upstream.
   private var handshakes: (full: Counter, resumed: Counter)?
@@ -42,20 +52,9 @@ public final class ServiceMetrics {
 
   public init() {
     let registry = self.registry
-    breakerState = Dictionary(
-      uniqueKeysWithValues: [BreakerState.closed, .open, .halfOpen].map {
-        (
-          $0,
-          registry.makeGauge(
-            descriptor: Self.name("breaker_state", "", "1 for the breaker's current state"),
-            labels: [("state", $0.rawValue)])
-        )
-      })
     func total(_ metric: String, _ help: String, _ labels: [(String, String)] = []) -> Counter {
       registry.makeCounter(descriptor: Self.name(metric, "total", help), labels: labels)
     }
-    shortCircuited = total(
-      "breaker_short_circuited", "requests answered 503 circuit_open without an upstream call")
     lateOutcomes = total(
       "breaker_late_outcomes", "outcomes that arrived after the breaker had moved on")
     let retryHelp = "GET retries asked of the retry budget"
@@ -68,7 +67,28 @@ public final class ServiceMetrics {
       "requests_shed", "client requests answered 503 overloaded at once (MAX_INFLIGHT)")
     droppedLogLines = total(
       "log_lines_dropped", "log lines dropped because stdout was not being read")
-    setBreakerState(.closed)
+  }
+
+  /// Makes the breaker's series, CLOSED.
+  public func register(breaker name: BreakerName) {
+    let registry = self.registry
+    let labels = [("breaker", name.rawValue)]
+    let state = Dictionary(
+      uniqueKeysWithValues: [BreakerState.closed, .open, .halfOpen].map {
+        (
+          $0,
+          registry.makeGauge(
+            descriptor: Self.name("breaker_state", "", "1 for the breaker's current state"),
+            labels: labels + [("state", $0.rawValue)])
+        )
+      })
+    let shortCircuited = registry.makeCounter(
+      descriptor: Self.name(
+        "breaker_short_circuited", "total",
+        "requests answered without an upstream call because the breaker was open"),
+      labels: labels)
+    breakers[name] = (state, shortCircuited)
+    setBreakerState(name, .closed)
   }
 
   private static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor
@@ -118,17 +138,19 @@ public final class ServiceMetrics {
     counter.increment()
   }
 
-  public func recordTransition(_ transition: BreakerTransition) {
+  public func recordTransition(_ transition: BreakerTransition, breaker name: BreakerName) {
     let (from, to) = (transition.from.rawValue, transition.to.rawValue)
     counter(
-      &transitions, key: "\(from) \(to)", "breaker_transitions", "breaker transitions",
-      [("from", from), ("to", to)]
+      &transitions, key: "\(name.rawValue) \(from) \(to)", "breaker_transitions",
+      "breaker transitions", [("breaker", name.rawValue), ("from", from), ("to", to)]
     )
     .increment()
-    setBreakerState(transition.to)
+    setBreakerState(name, transition.to)
   }
 
-  public func recordShortCircuit() { shortCircuited.increment() }
+  public func recordShortCircuit(breaker name: BreakerName) {
+    breakers[name]?.shortCircuited.increment()
+  }
 
   public func recordHedge(sent: Bool) { (sent ? hedges : hedgesRefused).increment() }
 
@@ -137,6 +159,29 @@ public final class ServiceMetrics {
   }
 
   public func recordShed() { shed.increment() }
+
+  public func recordCache(route: UpstreamRoute, _ use: CacheUse) {
+    let slot = Self.upstreamRoutes.firstIndex(of: route)!
+    let counters =
+      cacheCounters[slot]
+      ?? {
+        let help =
+          "upstream GETs answered from kept answers (hit, stale) or from the upstream (miss)"
+        func make(_ result: String) -> Counter {
+          registry.makeCounter(
+            descriptor: Self.name("cache_requests", "total", help),
+            labels: [("route", route.rawValue), ("result", result)])
+        }
+        let made = (hit: make("hit"), stale: make("stale"), miss: make("miss"))
+        cacheCounters[slot] = made
+        return made
+      }()
+    switch use {
+    case .hit: counters.hit.increment()
+    case .stale: counters.stale.increment()
+    case .miss: counters.miss.increment()
+    }
+  }
 
   public func recordLateOutcome() { lateOutcomes.increment() }
 
@@ -173,8 +218,10 @@ public final class ServiceMetrics {
     handshakesReported = counts
   }
 
-  private func setBreakerState(_ state: BreakerState) {
-    for (candidate, gauge) in breakerState { gauge.set(to: candidate == state ? 1.0 : 0.0) }
+  private func setBreakerState(_ name: BreakerName, _ state: BreakerState) {
+    for (candidate, gauge) in breakers[name]?.state ?? [:] {
+      gauge.set(to: candidate == state ? 1.0 : 0.0)
+    }
   }
 
   /// The counter for these labels, made on first use. The labels are only

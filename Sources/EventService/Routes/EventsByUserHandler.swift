@@ -15,7 +15,13 @@ final class EventsByUserHandler: CancellableWork {
   private var unique: [String] = []
   private var order: [Int] = []
   private var bodies: [[UInt8]?] = []
+  /// Per position: its fetch ended with an answer (an event, or the
+  /// upstream's 404), or it was never to be fetched.
+  private var settled: [Bool] = []
+  private var userID = ""
   private var userFetch: UpstreamHandle?
+  /// The user's lookup has ended (its list may have come from a kept answer).
+  private var userDone = false
   private var pending: [UpstreamHandle?] = []
   private var pendingCount = 0
   /// Bytes of the distinct events received: the reply holds each at least
@@ -42,22 +48,15 @@ final class EventsByUserHandler: CancellableWork {
 
   /// The handler keeps itself alive through the closures it hands out.
   private func start(userID: String) {
+    self.userID = userID
     exchange.upstreamCalls += 1
-    userFetch = context.upstream.getUser(id: userID, for: exchange.caller) { [self] result in
+    let handle = context.upstream.getUser(id: userID, for: exchange.caller) { [self] result in
       userFetch = nil
+      userDone = true
+      exchange.note(result)
       switch result {
       case .success(let response):
-        guard let ids = response.json.flatMap(Self.eventIDs) else {
-          exchange.fail(.upstreamUnavailable("upstream sent a user without an events list"))
-          return
-        }
-        guard ids.count <= context.config.maxEventsPerUser else {
-          exchange.fail(
-            .upstreamTooLarge(
-              "the user lists \(ids.count) events; MAX_EVENTS_PER_USER is \(context.config.maxEventsPerUser)"
-            ))
-          return
-        }
+        guard let ids = userEventIDs(response) else { return }
         fetchAll(ids)
       case .refused(let response) where response.status == 404:
         exchange.fail(.userNotFound(userID))
@@ -67,15 +66,40 @@ final class EventsByUserHandler: CancellableWork {
         exchange.fail(.readFailed(failure, "for the user"))
       }
     }
+    // Kept answers may have answered already.
+    guard !exchange.isAnswered else { return }
+    if !userDone { userFetch = handle }
     // Held by the exchange until the request is answered.
     exchange.cancelOnClientGone(self)
   }
 
+  /// The user's event ids, or nil with the request answered: no list, or
+  /// one over `MAX_EVENTS_PER_USER`.
+  private func userEventIDs(_ user: UpstreamResponse) -> [String]? {
+    guard let ids = user.json.flatMap(Self.eventIDs) else {
+      exchange.fail(.upstreamUnavailable("upstream sent a user without an events list"))
+      return nil
+    }
+    guard ids.count <= context.config.maxEventsPerUser else {
+      exchange.fail(
+        .upstreamTooLarge(
+          "the user lists \(ids.count) events; MAX_EVENTS_PER_USER is \(context.config.maxEventsPerUser)"
+        ))
+      return nil
+    }
+    return ids
+  }
+
   private func fetchAll(_ ids: [String]) {
+    prepare(ids)
+    startMore()
+  }
+
+  private func prepare(_ ids: [String]) {
     (unique, order) = Self.deduplicated(ids)
     bodies = Array(repeating: nil, count: unique.count)
+    settled = Array(repeating: false, count: unique.count)
     pending = Array(repeating: nil, count: unique.count)
-    startMore()
   }
 
   /// Starts fetches in the user's order while `FANOUT_CONCURRENCY` allows
@@ -103,6 +127,7 @@ final class EventsByUserHandler: CancellableWork {
       context.logger.warning(
         "event id not requested: empty or a dot-segment",
         metadata: ["request_id": .string(exchange.id), "event_id": .string(id)])
+      settled[slot] = true
       return
     }
     exchange.upstreamCalls += 1
@@ -110,6 +135,7 @@ final class EventsByUserHandler: CancellableWork {
     pending[slot] = context.upstream.getEvent(id: id, for: exchange.caller) { [self] result in
       pending[slot] = nil
       pendingCount -= 1
+      exchange.note(result)
       switch result {
       case .success(let response):
         receivedBytes += response.body.count
@@ -122,7 +148,8 @@ final class EventsByUserHandler: CancellableWork {
           return
         }
         bodies[slot] = response.body
-      case .refused: break  // an id the upstream does not know is left out
+        settled[slot] = true
+      case .refused: settled[slot] = true  // an id the upstream does not know is left out
       case .failure(let failure):
         fail(.readFailed(failure, "fetching event \(id)"))
         return
@@ -156,8 +183,38 @@ final class EventsByUserHandler: CancellableWork {
     exchange.fail(error)
   }
 
-  /// The client left: every fetch still in flight stops.
+  /// The client left, or the deadline passed: every fetch still in flight stops.
   func cancel() { cancelAll() }
+
+  /// At the deadline: the reply built from kept answers for every part not
+  /// yet received (the user's list too, if it has not come), if there is
+  /// one younger than `STALE_IF_ERROR_MS` for each.
+  func answerAtDeadline() -> Bool {
+    if !userDone {
+      userDone = true
+      guard let user = context.upstream.staleAnswer(.getUserById, id: userID) else { return false }
+      exchange.note(.success(user))
+      guard let ids = userEventIDs(user) else { return true }
+      prepare(ids)
+    }
+    var kept: [(slot: Int, event: UpstreamResponse)] = []
+    for slot in unique.indices where !settled[slot] {
+      guard let event = context.upstream.staleAnswer(.getEventById, id: unique[slot]) else {
+        return false
+      }
+      kept.append((slot, event))
+    }
+    for (slot, event) in kept {
+      guard exchange.hold(event.body.count) else {
+        exchange.fail(.overloaded)
+        return true
+      }
+      exchange.note(.success(event))
+      bodies[slot] = event.body
+    }
+    finish()
+    return true
+  }
 
   /// Cancels every fetch still in flight (a coalesced one others wait for
   /// goes on for them).

@@ -1,6 +1,7 @@
 import Libevent
 import Logging
 import MiniJSON
+import Resilience
 
 /// One request as the service handles it: the inbound request, its request
 /// id, its timing, and the one way to answer it (which also logs the request
@@ -27,6 +28,14 @@ final class Exchange: ClientGoneObserver {
   unowned(unsafe) var deadlinePrevious: Exchange?
   /// Counted against `MAX_INFLIGHT` until answered.
   var admitted = false
+  /// The read breaker's leave for this read's upstream GETs, and what the
+  /// read says of the upstream's health when it ends; or, while the breaker
+  /// is OPEN, how long until it lets a probe through.
+  private var readPermit: BreakerPermit?
+  private var readOutcome = BreakerOutcome.success
+  private var breakerOpenForMs: Int64?
+  /// How kept answers had a part in the reply (the parts merged).
+  private var cacheUse: CacheUse?
 
   init(
     request: ServerRequest, id: String, trace: TraceContext, route: RouteID?,
@@ -44,7 +53,37 @@ final class Exchange: ClientGoneObserver {
   var isAnswered: Bool { request.hasResponded }
 
   /// Who upstream requests are made for: their request id and trace.
-  var caller: UpstreamCaller { UpstreamCaller(requestID: id, trace: trace, deadlineUs: deadlineUs) }
+  var caller: UpstreamCaller {
+    UpstreamCaller(
+      requestID: id, trace: trace, deadlineUs: deadlineUs, breakerOpenForMs: breakerOpenForMs)
+  }
+
+  /// Asks the read breaker, if there is one, whether this read may call the
+  /// upstream; while it is OPEN the read gets kept answers only.
+  func admitRead() {
+    guard let breaker = context.readBreaker else { return }
+    switch breaker.admit() {
+    case .allow(let permit): readPermit = permit
+    case .reject(let retryAfterMs): breakerOpenForMs = retryAfterMs
+    }
+  }
+
+  /// One part of the read ended: a GET that failed for good (even if a kept
+  /// answer stood in) is a read breaker failure; kept answers mark the reply.
+  func note(_ result: UpstreamResult) {
+    // Counted when asked for; a kept answer served instead made no call.
+    if breakerOpenForMs != nil { upstreamCalls -= 1 }
+    switch result {
+    case .success(let response):
+      guard let use = response.cacheUse else { return }
+      if case .hit = use { upstreamCalls -= 1 }
+      if case .stale = use, readPermit != nil { readOutcome = .failure }
+      cacheUse = cacheUse.map { $0.merged(with: use) } ?? use
+    case .refused: break
+    case .failure(let failure):
+      if !failure.isLocal && readPermit != nil { readOutcome = .failure }
+    }
+  }
 
   /// Answers the read by its deadline: whatever upstream work it has left
   /// stops, and it is answered as that work decides (a kept answer), or 504.
@@ -53,7 +92,8 @@ final class Exchange: ClientGoneObserver {
     let work = self.work
     self.work = nil
     work?.cancel()
-    fail(work?.answerAtDeadline() ?? .upstreamTimeout)
+    readOutcome = .failure
+    if work?.answerAtDeadline() != true { fail(.upstreamTimeout) }
   }
 
   /// From now on the read must be answered by its deadline.
@@ -96,6 +136,7 @@ final class Exchange: ClientGoneObserver {
     }
     request.setContentType(contentType)
     request.setRequestID(id)
+    if let cacheUse, status == 200 { addCacheHeaders(cacheUse) }
     request.respond(status: status, body: body)
     work = nil
     finished()
@@ -113,6 +154,7 @@ final class Exchange: ClientGoneObserver {
   static let clientClosedRequest = 499
 
   func clientGone() {
+    if readOutcome == .success { readOutcome = .neutral }
     work?.cancel()
     work = nil
     releaseHeld()
@@ -120,8 +162,24 @@ final class Exchange: ClientGoneObserver {
     record(Self.clientClosedRequest)
   }
 
-  /// Leaves the deadline list and the admission count.
+  /// `Cache-Status` (RFC 9211) and, for a kept answer, `Age` in whole
+  /// seconds since its oldest part was received.
+  private func addCacheHeaders(_ use: CacheUse) {
+    switch use {
+    case .miss: request.addHeader("Cache-Status", "event-service; fwd=miss")
+    case .hit: request.addHeader("Cache-Status", "event-service; hit")
+    case .stale: request.addHeader("Cache-Status", "event-service; hit; detail=stale")
+    }
+    if use != .miss { request.addHeader("Age", decimal: Int(use.ageMs / 1_000)) }
+  }
+
+  /// Leaves the deadline list and the admission count, and tells the read
+  /// breaker how the read went.
   private func finished() {
+    if let permit = readPermit {
+      readPermit = nil
+      context.readBreaker?.record(readOutcome, permit: permit)
+    }
     if deadlineQueued { context.deadlines.remove(self) }
     if admitted {
       admitted = false
@@ -153,13 +211,13 @@ final class Exchange: ClientGoneObserver {
 /// Upstream work a request started, which stops if its client leaves.
 protocol CancellableWork: AnyObject {
   func cancel()
-  /// The error the request gets when its deadline passes (its work
-  /// already cancelled); nil for 504 `upstream_timeout`.
-  func answerAtDeadline() -> ServiceError?
+  /// Answers the request from kept answers when its deadline passes (its
+  /// work already cancelled); false when it cannot (then 504).
+  func answerAtDeadline() -> Bool
 }
 
 extension CancellableWork {
-  func answerAtDeadline() -> ServiceError? { nil }
+  func answerAtDeadline() -> Bool { false }
 }
 
 extension UpstreamHandle: CancellableWork {}

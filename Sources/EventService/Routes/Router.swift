@@ -15,7 +15,10 @@ struct Router {
       exchange.fail(.methodNotAllowed(route, method))
       return
     }
-    if route != .addEvent && !route.isOperational { exchange.startDeadline() }
+    if route != .addEvent && !route.isOperational {
+      exchange.startDeadline()
+      exchange.admitRead()
+    }
     switch route {
     case .getUsers, .getEvents: PassThroughHandler.handle(exchange, route: route, context: context)
     case .getEventsByUserId:
@@ -34,18 +37,12 @@ struct Router {
   }
 
   private func health(_ exchange: Exchange) {
-    let breaker = context.breaker.snapshot
     var json = JSONObjectWriter()
     json.string("status", "ok")
-    json.openObject("breaker")
-    json.string("state", breaker.state.rawValue)
-    json.int("failuresInWindow", Int64(breaker.failuresInWindow))
-    if let retryAfterMs = breaker.retryAfterMs {
-      json.int("retryAfterMs", retryAfterMs)
-    } else {
-      json.null("retryAfterMs")
+    Self.write(context.breaker.snapshot, as: "breaker", to: &json)
+    if let read = context.readBreaker {
+      Self.write(read.snapshot, as: "readBreaker", to: &json)
     }
-    json.closeObject()
     let budget = context.upstream.retryBudget
     json.openObject("retryBudget")
     json.int("windowMs", context.config.retryBudget.windowMs)
@@ -54,5 +51,19 @@ struct Router {
     json.int("available", Int64(budget.available))
     json.closeObject()
     exchange.json(200, json.finish())
+  }
+
+  private static func write(
+    _ breaker: BreakerGuard.Snapshot, as name: StaticString, to json: inout JSONObjectWriter
+  ) {
+    json.openObject(name)
+    json.string("state", breaker.state.rawValue)
+    json.int("failuresInWindow", Int64(breaker.failuresInWindow))
+    if let retryAfterMs = breaker.retryAfterMs {
+      json.int("retryAfterMs", retryAfterMs)
+    } else {
+      json.null("retryAfterMs")
+    }
+    json.closeObject()
   }
 }

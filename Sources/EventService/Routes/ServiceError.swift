@@ -135,6 +135,7 @@ extension ServiceError {
     case .transport(.tooLarge): upstreamTooLarge("\(failure) \(context)")
     case .transport(.local): overloaded
     case .deadline: upstreamTimeout
+    case .breakerOpen(let retryAfterMs): circuitOpen(retryAfterMs: retryAfterMs)
     default: upstreamUnavailable("\(failure) \(context) (after retries)")
     }
   }

@@ -12,8 +12,14 @@ final class BreakerGuard {
   private let logger: Logger
   private let metrics: ServiceMetrics
   private var timer: (any ScheduledTimer)!
+  let name: BreakerName
 
-  init(settings: BreakerSettings, clock: any Scheduler, logger: Logger, metrics: ServiceMetrics) {
+  init(
+    _ name: BreakerName = .write, settings: BreakerSettings, clock: any Scheduler, logger: Logger,
+    metrics: ServiceMetrics
+  ) {
+    self.name = name
+    metrics.register(breaker: name)
     machine = CircuitBreaker(settings: settings)
     self.clock = clock
     self.logger = logger
@@ -29,7 +35,7 @@ final class BreakerGuard {
   func admit() -> BreakerDecision {
     let (decision, transition) = machine.admit(now: clock.nowMs)
     apply(transition)
-    if case .reject = decision { metrics.recordShortCircuit() }
+    if case .reject = decision { metrics.recordShortCircuit(breaker: name) }
     return decision
   }
 
@@ -63,9 +69,10 @@ final class BreakerGuard {
     } else {
       timer.cancel()
     }
-    metrics.recordTransition(transition)
+    metrics.recordTransition(transition, breaker: name)
     var metadata: Logger.Metadata = [
-      "from": .string(transition.from.rawValue), "to": .string(transition.to.rawValue),
+      "breaker": .string(name.rawValue), "from": .string(transition.from.rawValue),
+      "to": .string(transition.to.rawValue),
       "reason": .string(transition.reason.rawValue),
       "failures_in_window": .stringConvertible(transition.failuresInWindow),
     ]

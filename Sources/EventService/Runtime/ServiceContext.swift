@@ -12,6 +12,8 @@ final class ServiceContext {
   /// The pooled connections `upstream` sends over.
   let http: HTTPClient
   let breaker: BreakerGuard
+  /// Over upstream GETs, when `READ_BREAKER_ENABLED`.
+  let readBreaker: BreakerGuard?
   /// Idempotency keys of /addEvent; nil when `IDEMPOTENCY_MAX_KEYS` is 0.
   var idempotency: IdempotencyStore?
   /// `MAX_BUFFERED_BYTES`: what requests hold here, and (`replyBytes`) the
@@ -45,8 +47,15 @@ final class ServiceContext {
       policy: FetchPolicy(
         backoff: config.retry, budget: config.retryBudget, hedging: config.hedging,
         attemptTimeoutMs: config.upstreamTimeoutMs),
+      caching: CacheSettings(
+        staleIfErrorMs: config.staleIfErrorMs, ttlMs: config.cacheTTLMs,
+        maxBytes: config.cacheMaxBytes),
       coalesce: config.coalesceGets, metrics: metrics, logger: logger)
     breaker = BreakerGuard(settings: config.breaker, clock: loop, logger: logger, metrics: metrics)
+    readBreaker =
+      config.readBreakerEnabled
+      ? BreakerGuard(.read, settings: config.breaker, clock: loop, logger: logger, metrics: metrics)
+      : nil
     budget = MemoryBudget(limit: config.maxBufferedBytes)
     deadlines = RequestDeadlines(clock: loop)
     idempotency =

@@ -8,6 +8,9 @@ public struct UpstreamCaller: Sendable {
   /// When the request must be answered (`REQUEST_TIMEOUT_MS`), in
   /// microseconds on the client's clock; nil for no deadline.
   var deadlineUs: Int64? = nil
+  /// Set while the read breaker is OPEN (how long until it lets a probe
+  /// through): no upstream call, only kept answers.
+  var breakerOpenForMs: Int64? = nil
 
   /// The headers of one upstream attempt.
   func headers(span: UInt64) -> [(String, String)] {

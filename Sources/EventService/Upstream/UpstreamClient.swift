@@ -23,15 +23,21 @@ public final class UpstreamClient {
   private var policy: FetchPolicy
   /// Span ids of upstream requests.
   private var spans = TraceIDGenerator()
+  /// Kept answers by path; nil when `STALE_IF_ERROR_MS` and `CACHE_TTL_MS`
+  /// are both 0.
+  private var cache: ResponseCache<UpstreamResponse>?
+  private let caching: CacheSettings
 
   public init(
     transport: any HTTPTransport, clock: any Scheduler, basePath: String = "",
-    headers: [(String, String)] = [], policy: FetchPolicy, coalesce: Bool,
-    metrics: ServiceMetrics, logger: Logger = Logger(label: "upstream")
+    headers: [(String, String)] = [], policy: FetchPolicy, caching: CacheSettings = CacheSettings(),
+    coalesce: Bool, metrics: ServiceMetrics, logger: Logger = Logger(label: "upstream")
   ) {
     self.transport = transport
     self.clock = clock
     self.policy = policy
+    self.caching = caching
+    cache = caching.makeCache(of: UpstreamResponse.self)
     self.coalesce = coalesce
     self.metrics = metrics
     paths = UpstreamPaths(basePath: basePath)
@@ -96,6 +102,11 @@ public final class UpstreamClient {
     _ route: UpstreamRoute, path: String, _ caller: UpstreamCaller,
     _ completion: @escaping (UpstreamResult) -> Void
   ) -> UpstreamHandle {
+    if cache != nil || caller.breakerOpenForMs != nil, let answer = keptAnswer(route, path, caller)
+    {
+      completion(answer)
+      return UpstreamHandle(fetch: nil, waiter: 0)
+    }
     if coalesce, let fetch = shared[path] {
       fetch.machine.extendDeadline(to: caller.deadlineUs)
       return fetch.join(completion)
@@ -170,7 +181,7 @@ public final class UpstreamClient {
     case .deliver(let end):
       forget(fetch)
       fetch.releaseTimers()
-      let delivered: UpstreamResult
+      var delivered: UpstreamResult
       switch end {
       case .answer: delivered = result ?? .failure(fetch.lastFailure ?? .deadline)
       case .failed(.lastAttempt): delivered = .failure(fetch.lastFailure ?? .deadline)
@@ -179,6 +190,7 @@ public final class UpstreamClient {
         delivered = .failure(fetch.lastFailure ?? .deadline)
       case .failed(.deadline): delivered = .failure(.deadline)
       }
+      if cache != nil { keep(&delivered, fetch) }
       fetch.deliver(delivered, clock: clock)
     }
   }
@@ -201,6 +213,70 @@ public final class UpstreamClient {
     // A call that already ended is not in flight.
     guard fetch.endedAtOnce?.attempt != attempt else { return }
     if attempt == .primary { fetch.primary = call } else { fetch.hedge = call }
+  }
+
+  // MARK: - Kept answers
+
+  /// What the cache answers before any upstream call: a kept answer younger
+  /// than `CACHE_TTL_MS`; while the read breaker is OPEN, one younger than
+  /// `STALE_IF_ERROR_MS`, or the breaker's refusal. Nil: ask the upstream.
+  private func keptAnswer(
+    _ route: UpstreamRoute, _ path: String, _ caller: UpstreamCaller
+  ) -> UpstreamResult? {
+    if let retryAfterMs = caller.breakerOpenForMs {
+      guard let stale = kept(path, route, maxAgeMs: caching.staleIfErrorMs, stale: true) else {
+        return .failure(.breakerOpen(retryAfterMs: retryAfterMs))
+      }
+      return .success(stale)
+    }
+    guard caching.ttlMs > 0, let fresh = kept(path, route, maxAgeMs: caching.ttlMs, stale: false)
+    else { return nil }
+    return .success(fresh)
+  }
+
+  /// A fresh 2xx is kept; a failure is replaced by a kept answer younger
+  /// than `STALE_IF_ERROR_MS`, if there is one.
+  private func keep(_ result: inout UpstreamResult, _ fetch: UpstreamFetch) {
+    switch result {
+    case .success(var response):
+      response.cacheUse = .miss
+      cache?.store(fetch.key, response, bytes: response.body.count, now: clock.nowMs)
+      metrics.recordCache(route: fetch.route, .miss)
+      result = .success(response)
+    case .failure(let failure) where caching.staleIfErrorMs > 0 && !failure.isLocal:
+      if let stale = kept(fetch.key, fetch.route, maxAgeMs: caching.staleIfErrorMs, stale: true) {
+        result = .success(stale)
+      }
+    case .refused, .failure: break
+    }
+  }
+
+  /// A kept answer for a part of a read whose deadline passed, younger
+  /// than `STALE_IF_ERROR_MS`; nil when there is none.
+  func staleAnswer(_ route: UpstreamRoute, id: String = "") -> UpstreamResponse? {
+    guard caching.staleIfErrorMs > 0, cache != nil else { return nil }
+    let path: String =
+      switch route {
+      case .getUsers: paths.getUsers
+      case .getEvents: paths.getEvents
+      case .getUserById: paths.getUserById + Self.encodeSegment(id)
+      case .getEventById: paths.getEventById + Self.encodeSegment(id)
+      case .addEvent: paths.addEvent
+      }
+    return kept(path, route, maxAgeMs: caching.staleIfErrorMs, stale: true)
+  }
+
+  /// The kept answer under `path` if it is at most `maxAgeMs` old, marked
+  /// and counted as a fresh or a stale hit.
+  private func kept(_ path: String, _ route: UpstreamRoute, maxAgeMs: Int64, stale: Bool)
+    -> UpstreamResponse?
+  {
+    guard let hit = cache?.lookup(path, maxAgeMs: maxAgeMs, now: clock.nowMs) else { return nil }
+    var response = hit.value
+    let use: CacheUse = stale ? .stale(ageMs: hit.ageMs) : .hit(ageMs: hit.ageMs)
+    response.cacheUse = use
+    metrics.recordCache(route: route, use)
+    return response
   }
 
   /// The last waiter left: the machine calls off what is out.

@@ -115,7 +115,8 @@ public final class UpstreamHandle {
   private var fetch: UpstreamFetch?
   private let waiter: Int
 
-  init(fetch: UpstreamFetch, waiter: Int) {
+  /// `fetch` nil: answered at once (a kept answer), nothing to cancel.
+  init(fetch: UpstreamFetch?, waiter: Int) {
     self.fetch = fetch
     self.waiter = waiter
   }

@@ -55,6 +55,35 @@ public struct UpstreamResponse: Sendable {
   public let status: Int
   public let body: [UInt8]
   public let json: JSONValue?
+  /// How the kept answers had a part in it; nil when none are kept.
+  public var cacheUse: CacheUse? = nil
+}
+
+/// Where an answer came from when answers are kept (RFC 9211 `Cache-Status`).
+public enum CacheUse: Sendable, Equatable {
+  /// From the upstream just now (`fwd=miss`).
+  case miss
+  /// A kept answer younger than `CACHE_TTL_MS`, served without asking.
+  case hit(ageMs: Int64)
+  /// A kept answer standing in for a GET that failed (`detail=stale`).
+  case stale(ageMs: Int64)
+
+  /// Two parts of one reply: stale over hit over miss, and the older age.
+  func merged(with other: CacheUse) -> CacheUse {
+    let age = max(ageMs, other.ageMs)
+    switch (self, other) {
+    case (.stale, _), (_, .stale): return .stale(ageMs: age)
+    case (.hit, _), (_, .hit): return .hit(ageMs: age)
+    default: return .miss
+    }
+  }
+
+  var ageMs: Int64 {
+    switch self {
+    case .miss: 0
+    case .hit(let age), .stale(let age): age
+    }
+  }
 }
 
 /// An upstream attempt classified once, the same way everywhere: 2xx with
@@ -95,6 +124,7 @@ public enum UpstreamResult: Sendable {
     case .failure(.transport(.local)): .localError
     case .failure(.transport): .connectionError
     case .failure(.deadline): .timeout
+    case .failure(.breakerOpen): .breakerOpen
     }
   }
 }
@@ -114,6 +144,8 @@ public enum UpstreamOutcome: String, Sendable {
   /// Not the upstream's doing (out of file descriptors or memory here):
   /// never retried, never a breaker failure.
   case localError = "local_error"
+  /// Not sent: the read breaker is open.
+  case breakerOpen = "breaker_open"
 }
 
 public enum UpstreamFailure: Error, Sendable, Equatable, CustomStringConvertible {
@@ -124,12 +156,14 @@ public enum UpstreamFailure: Error, Sendable, Equatable, CustomStringConvertible
   /// The request's deadline (`REQUEST_TIMEOUT_MS`) left no time for
   /// another attempt.
   case deadline
+  /// The read breaker is OPEN and no kept answer could stand in.
+  case breakerOpen(retryAfterMs: Int64)
 
   /// Whether another attempt could end otherwise: an answer over the body
   /// limit would be as big again, and local trouble is not the upstream's.
   var isRetryable: Bool {
     switch self {
-    case .transport(.tooLarge), .transport(.local), .deadline: false
+    case .transport(.tooLarge), .transport(.local), .deadline, .breakerOpen: false
     default: true
     }
   }
@@ -150,6 +184,7 @@ public enum UpstreamFailure: Error, Sendable, Equatable, CustomStringConvertible
     case .transport(.tooLarge): "upstream answer over MAX_UPSTREAM_BODY_BYTES"
     case .transport(.local): "no upstream connection could be opened (local_error)"
     case .deadline: "no upstream answer within REQUEST_TIMEOUT_MS"
+    case .breakerOpen: "the read breaker is open"
     }
   }
 }
