@@ -22,7 +22,7 @@ struct UpstreamClientTests {
   func client(
     retries: Int = 2,
     budget: RetryBudget.Settings = .init(percent: 20, minPerSecond: 10, windowMs: 10_000),
-    hedgeAfterMs: Int64? = nil, coalesce: Bool = true
+    hedgeAfterMs: Int64? = nil, coalesce: Bool = true, caching: CacheSettings = CacheSettings()
   ) -> UpstreamClient {
     var hedging = HedgeSettings()
     if let hedgeAfterMs {
@@ -35,14 +35,14 @@ struct UpstreamClientTests {
       policy: FetchPolicy(
         backoff: RetryBackoff(retries: retries, baseMs: 100, maxMs: 1_000), budget: budget,
         hedging: hedging, attemptTimeoutMs: 2_000, random: Ceiling()),
-      coalesce: coalesce, metrics: metrics)
+      caching: caching, coalesce: coalesce, metrics: metrics)
   }
 
-  func caller(deadlineInMs: Int64? = nil) -> UpstreamCaller {
+  func caller(deadlineInMs: Int64? = nil, breakerOpenForMs: Int64? = nil) -> UpstreamCaller {
     var random = SystemRandomNumberGenerator()
     return UpstreamCaller(
       requestID: "r1", trace: TraceContext(traceparent: nil, random: &random),
-      deadlineUs: deadlineInMs.map { clock.nowUs + $0 * 1_000 })
+      deadlineUs: deadlineInMs.map { clock.nowUs + $0 * 1_000 }, breakerOpenForMs: breakerOpenForMs)
   }
 
   /// Collects what a GET delivers.
@@ -54,6 +54,11 @@ struct UpstreamClientTests {
         case .success(let response), .refused(let response): response.status
         case .failure: nil
         }
+      }
+    }
+    var cacheUses: [CacheUse?] {
+      results.map {
+        if case .success(let response) = $0 { response.cacheUse } else { nil }
       }
     }
     var failure: UpstreamFailure? {
@@ -244,5 +249,87 @@ struct UpstreamClientTests {
     #expect(outcome.failure == .transport(.timeout))
     clock.advance(byMs: 1_000)
     #expect(transport.sent.count == 1)
+  }
+
+  // MARK: - Kept answers
+
+  static let stale = CacheSettings(staleIfErrorMs: 60_000, maxBytes: 1_000)
+
+  @Test func withTheCacheOnAnAnswerIsMarkedAMiss() {
+    let client = client(caching: Self.stale)
+    let outcome = Outcome()
+    _ = client.getUsers(for: caller(), outcome.take)
+    transport.answer(200, "[1]")
+    #expect(outcome.cacheUses == [.miss])
+    #expect(metric(#"event_service_cache_requests_total{route="getUsers",result="miss"} 1"#))
+  }
+
+  @Test func aFailedGetGetsTheKeptAnswerWithItsAge() {
+    let client = client(retries: 0, caching: Self.stale)
+    let outcome = Outcome()
+    _ = client.getUsers(for: caller(), outcome.take)
+    transport.answer(200, "[1]")
+    clock.advance(byMs: 2_500)
+    _ = client.getUsers(for: caller(), outcome.take)
+    transport.fail(.connect)
+    #expect(outcome.cacheUses == [.miss, .stale(ageMs: 2_500)])
+    #expect(outcome.statuses == [200, 200])
+    #expect(metric(#"event_service_cache_requests_total{route="getUsers",result="stale"} 1"#))
+  }
+
+  @Test func aKeptAnswerTooOldIsNotServed() {
+    let client = client(retries: 0, caching: Self.stale)
+    let outcome = Outcome()
+    _ = client.getUsers(for: caller(), outcome.take)
+    transport.answer(200, "[1]")
+    clock.advance(byMs: 60_001)
+    _ = client.getUsers(for: caller(), outcome.take)
+    transport.fail(.connect)
+    #expect(outcome.failure == .transport(.connect))
+  }
+
+  @Test func refusalsAndErrorsAreNeverKept() {
+    let client = client(retries: 0, caching: Self.stale)
+    let outcome = Outcome()
+    _ = client.getUser(id: "9", for: caller(), outcome.take)
+    transport.answer(404, "{}")
+    _ = client.getUser(id: "9", for: caller(), outcome.take)
+    transport.answer(500, "{}")
+    #expect(outcome.statuses == [404, nil])
+  }
+
+  @Test func aFreshHitIsServedWithoutAsking() {
+    let client = client(caching: CacheSettings(ttlMs: 1_000, maxBytes: 1_000))
+    let outcome = Outcome()
+    _ = client.getEvent(id: "3", for: caller(), outcome.take)
+    transport.answer(200, #"{"id":"3"}"#)
+    clock.advance(byMs: 400)
+    _ = client.getEvent(id: "3", for: caller(), outcome.take)
+    #expect(transport.sent.count == 1)
+    clock.advance(byMs: 601)
+    _ = client.getEvent(id: "3", for: caller(), outcome.take)
+    #expect(transport.sent.count == 2)
+    transport.answer(200, #"{"id":"3"}"#)
+    #expect(outcome.cacheUses == [.miss, .hit(ageMs: 400), .miss])
+  }
+
+  @Test func whileTheReadBreakerIsOpenOnlyKeptAnswersAreServed() {
+    let client = client(caching: Self.stale)
+    let outcome = Outcome()
+    _ = client.getUsers(for: caller(), outcome.take)
+    transport.answer(200, "[1]")
+    _ = client.getUsers(for: caller(breakerOpenForMs: 4_000), outcome.take)
+    _ = client.getEvents(for: caller(breakerOpenForMs: 4_000), outcome.take)
+    #expect(transport.sent.count == 1)
+    #expect(outcome.cacheUses == [.miss, .stale(ageMs: 0), nil])
+    #expect(outcome.failure == .breakerOpen(retryAfterMs: 4_000))
+  }
+
+  @Test func withoutKeptAnswersAnOpenReadBreakerRefusesAtOnce() {
+    let client = client()
+    let outcome = Outcome()
+    _ = client.getUsers(for: caller(breakerOpenForMs: 1_500), outcome.take)
+    #expect(transport.sent.isEmpty)
+    #expect(outcome.failure == .breakerOpen(retryAfterMs: 1_500))
   }
 }
