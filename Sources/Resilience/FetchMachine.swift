@@ -44,7 +44,9 @@ public struct FetchMachine: Sendable {
   }
 
   public private(set) var phase: Phase = .idle
-  private let hedged: Bool
+  /// Whether the first attempt may be hedged: only then does an answer
+  /// need the time (its latency sets later hedge delays).
+  public let hedged: Bool
   /// Microseconds on the caller's clock; nil for none.
   public private(set) var deadlineUs: Int64?
   private var startedUs: Int64 = 0

@@ -26,8 +26,9 @@ public final class ServiceMetrics {
   private static let routes = RouteID.allCases
   private static let upstreamRoutes = UpstreamRoute.allCases
   /// Per breaker: a gauge per state, and the requests it short-circuited.
-  private var breakers: [BreakerName: (state: [BreakerState: Gauge], shortCircuited: Counter)] =
-    [:]
+  private typealias BreakerSeries = (state: [BreakerState: Gauge], shortCircuited: Counter)
+  private var writeBreaker: BreakerSeries?
+  private var readBreaker: BreakerSeries?
   private let lateOutcomes: Counter
   private let droppedLogLines: Counter
   private let retriesAllowed: Counter
@@ -87,7 +88,11 @@ public final class ServiceMetrics {
         "breaker_short_circuited", "total",
         "requests answered without an upstream call because the breaker was open"),
       labels: labels)
-    breakers[name] = (state, shortCircuited)
+    if name == .write {
+      writeBreaker = (state, shortCircuited)
+    } else {
+      readBreaker = (state, shortCircuited)
+    }
     setBreakerState(name, .closed)
   }
 
@@ -149,7 +154,7 @@ public final class ServiceMetrics {
   }
 
   public func recordShortCircuit(breaker name: BreakerName) {
-    breakers[name]?.shortCircuited.increment()
+    (name == .write ? writeBreaker : readBreaker)?.shortCircuited.increment()
   }
 
   public func recordHedge(sent: Bool) { (sent ? hedges : hedgesRefused).increment() }
@@ -219,7 +224,7 @@ public final class ServiceMetrics {
   }
 
   private func setBreakerState(_ name: BreakerName, _ state: BreakerState) {
-    for (candidate, gauge) in breakers[name]?.state ?? [:] {
+    for (candidate, gauge) in (name == .write ? writeBreaker : readBreaker)?.state ?? [:] {
       gauge.set(to: candidate == state ? 1.0 : 0.0)
     }
   }

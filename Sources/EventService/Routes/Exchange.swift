@@ -23,19 +23,19 @@ final class Exchange: ClientGoneObserver {
   /// When a read must be answered (`REQUEST_TIMEOUT_MS` after it arrived),
   /// on the loop's clock; its place among `RequestDeadlines`.
   let deadlineUs: Int64
-  var deadlineQueued = false
-  var deadlineNext: Exchange?
-  unowned(unsafe) var deadlinePrevious: Exchange?
+  @exclusivity(unchecked) var deadlineQueued = false
+  @exclusivity(unchecked) var deadlineNext: Exchange?
+  @exclusivity(unchecked) unowned(unsafe) var deadlinePrevious: Exchange?
   /// Counted against `MAX_INFLIGHT` until answered.
-  var admitted = false
+  @exclusivity(unchecked) var admitted = false
   /// The read breaker's leave for this read's upstream GETs, and what the
   /// read says of the upstream's health when it ends; or, while the breaker
   /// is OPEN, how long until it lets a probe through.
-  private var readPermit: BreakerPermit?
-  private var readOutcome = BreakerOutcome.success
-  private var breakerOpenForMs: Int64?
+  @exclusivity(unchecked) private var readPermit: BreakerPermit?
+  @exclusivity(unchecked) private var readOutcome = BreakerOutcome.success
+  @exclusivity(unchecked) private var breakerOpenForMs: Int64?
   /// How kept answers had a part in the reply (the parts merged).
-  private var cacheUse: CacheUse?
+  @exclusivity(unchecked) private var cacheUse: CacheUse?
 
   init(
     request: ServerRequest, id: String, trace: TraceContext, route: RouteID?,

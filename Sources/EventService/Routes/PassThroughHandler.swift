@@ -4,7 +4,7 @@ final class PassThroughHandler: CancellableWork {
   private let exchange: Exchange
   private let route: UpstreamRoute
   private let context: ServiceContext
-  private var fetch: UpstreamHandle?
+  @exclusivity(unchecked) private var fetch: UpstreamHandle?
 
   static func handle(_ exchange: Exchange, route: RouteID, context: ServiceContext) {
     let handler = PassThroughHandler(

@@ -7,8 +7,8 @@ import Libevent
 /// oldest. A read answered early leaves the list; the timer is not moved
 /// for it, and when it fires it serves what is due and arms for the next.
 final class RequestDeadlines {
-  private var head: Exchange?
-  private unowned(unsafe) var tail: Exchange?
+  @exclusivity(unchecked) private var head: Exchange?
+  @exclusivity(unchecked) private unowned(unsafe) var tail: Exchange?
   private let clock: any Scheduler
   private var timer: (any ScheduledTimer)!
 

@@ -22,7 +22,7 @@ final class ServiceContext {
   /// Reads waiting for an answer, by deadline.
   let deadlines: RequestDeadlines
   /// Client requests being served (`MAX_INFLIGHT`).
-  var inflight = 0
+  @exclusivity(unchecked) var inflight = 0
   /// Set once the server exists; it outlives the context's use.
   unowned(unsafe) var server: HTTPServer?
   var replyBytes: Int { server?.replyBytesInFlight ?? 0 }

@@ -18,11 +18,11 @@ public final class UpstreamClient {
   /// Each route's path under `API_BASE`'s base path, built once.
   private let paths: UpstreamPaths
   private let logger: Logger
-  private var shared: [String: UpstreamFetch] = [:]
+  @exclusivity(unchecked) private var shared: [String: UpstreamFetch] = [:]
   /// What all fetches share: backoff, budgets, latencies, jitter.
-  private var policy: FetchPolicy
+  @exclusivity(unchecked) private var policy: FetchPolicy
   /// Span ids of upstream requests.
-  private var spans = TraceIDGenerator()
+  @exclusivity(unchecked) private var spans = TraceIDGenerator()
   /// Kept answers by path; nil when `STALE_IF_ERROR_MS` and `CACHE_TTL_MS`
   /// are both 0.
   private var cache: ResponseCache<UpstreamResponse>?
@@ -128,7 +128,11 @@ public final class UpstreamClient {
     _ fetch: UpstreamFetch, _ result: UpstreamResult?,
     _ event: (inout FetchMachine, inout FetchPolicy, Int64) -> FetchActions
   ) {
-    let actions = event(&fetch.machine, &policy, clock.nowUs)
+    carryOut(event(&fetch.machine, &policy, clock.nowUs), fetch, result)
+  }
+
+  private func carryOut(_ actions: FetchActions, _ fetch: UpstreamFetch, _ result: UpstreamResult?)
+  {
     fetch.isStepping = true
     actions.forEach { perform($0, fetch, result) }
     fetch.isStepping = false
@@ -146,7 +150,10 @@ public final class UpstreamClient {
     } else {
       reported = .answered
     }
-    step(fetch, result) { $0.attemptEnded(attempt, reported, nowUs: $2, policy: &$1) }
+    // An answer to a fetch without a hedge needs no time: the clock is not read.
+    let nowUs = reported == .answered && !fetch.machine.hedged ? 0 : clock.nowUs
+    let actions = fetch.machine.attemptEnded(attempt, reported, nowUs: nowUs, policy: &policy)
+    carryOut(actions, fetch, result)
   }
 
   private func perform(_ action: FetchAction, _ fetch: UpstreamFetch, _ result: UpstreamResult?) {

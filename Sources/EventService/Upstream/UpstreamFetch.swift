@@ -10,18 +10,18 @@ final class UpstreamFetch {
   let route: UpstreamRoute
   /// Whom the fetch is made for (its first waiter, when coalesced).
   let caller: UpstreamCaller
-  var machine: FetchMachine
-  var primary: (any TransportCall)?
-  var hedge: (any TransportCall)?
+  @exclusivity(unchecked) var machine: FetchMachine
+  @exclusivity(unchecked) var primary: (any TransportCall)?
+  @exclusivity(unchecked) var hedge: (any TransportCall)?
   /// Made on first use; each holds the fetch until `releaseTimers`.
-  var retryTimer: (any ScheduledTimer)?
-  var hedgeTimer: (any ScheduledTimer)?
+  @exclusivity(unchecked) var retryTimer: (any ScheduledTimer)?
+  @exclusivity(unchecked) var hedgeTimer: (any ScheduledTimer)?
   /// What a failed fetch delivers: the latest failed attempt's failure.
-  var lastFailure: UpstreamFailure?
+  @exclusivity(unchecked) var lastFailure: UpstreamFailure?
   /// True while the client carries out this fetch's actions; an attempt
   /// that ends meanwhile (a failure found at once) waits in `endedAtOnce`.
-  var isStepping = false
-  var endedAtOnce: (attempt: FetchAttempt, result: UpstreamResult)?
+  @exclusivity(unchecked) var isStepping = false
+  @exclusivity(unchecked) var endedAtOnce: (attempt: FetchAttempt, result: UpstreamResult)?
 
   /// A struct, not a tuple: an array of tuples is destroyed element by
   /// element through generic metadata.
@@ -30,13 +30,13 @@ final class UpstreamFetch {
     /// Nil once the waiter left while the result was being handed out.
     var completion: ((UpstreamResult) -> Void)?
   }
-  private var waiters: [Waiter] = []
+  @exclusivity(unchecked) private var waiters: [Waiter] = []
   /// Waiters of a result being handed out over several loop turns, and
   /// the next one to serve.
-  private var delivering: [Waiter] = []
-  private var nextToServe = 0
-  private var continuation: (any ScheduledTimer)?
-  private var nextWaiterID = 0
+  @exclusivity(unchecked) private var delivering: [Waiter] = []
+  @exclusivity(unchecked) private var nextToServe = 0
+  @exclusivity(unchecked) private var continuation: (any ScheduledTimer)?
+  @exclusivity(unchecked) private var nextWaiterID = 0
   private let onAbandoned: (UpstreamFetch) -> Void
 
   init(
