@@ -37,6 +37,11 @@
 #               request (keep-alive, full and resumed handshakes, a 1,000-event
 #               fan-out cold and warm) and wall clock (scripts/bench-tls.sh)
 #   instr       see scripts/bench-instr.sh (`instr --tls`: the TLS counts alone)
+#   outage, blackhole, overload, fanlimit
+#               reads through outages and overload (scripts/bench-reads.sh):
+#               stale answers and the read breaker in a 30 s outage, the
+#               request deadline against a black hole, admission under 5,000
+#               clients, the fan-out limit
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/wait.sh
@@ -44,6 +49,7 @@ cd "$(dirname "$0")/.."
 if [ "${1:-}" = instr ] && [ "${2:-}" = --tls ]; then INSTR_ONLY=1 exec ./scripts/bench-tls.sh; fi
 [ "${1:-}" = instr ] && exec ./scripts/bench-instr.sh "${@:2}"
 if [ "${1:-}" = tls ]; then exec ./scripts/bench-tls.sh; fi
+case "${1:-}" in outage | blackhole | overload | fanlimit) exec ./scripts/bench-reads.sh "$@" ;; esac
 ./scripts/ensure-deps.sh wrk curl gnuplot-nox nginx-light
 swift build -c release --product event-service >/dev/null
 swift build -c release --product event-mock >/dev/null
