@@ -42,7 +42,21 @@ public struct ResponseCache<Value> {
   /// there; evicts the least recently used until everything fits. A value
   /// larger than the whole cache is not kept (and the old one is dropped).
   public mutating func store(_ key: String, _ value: Value, bytes size: Int, now: Int64) {
-    if let slot = index[key] { remove(slot) }
+    if let slot = index[key] {
+      guard size <= maxBytes else {
+        remove(slot)
+        return
+      }
+      // Kept again (the common case: the same GET answered anew): in place,
+      // no rehashing.
+      bytes += size - entries[slot].bytes
+      entries[slot].value = value
+      entries[slot].bytes = size
+      entries[slot].storedAtMs = now
+      touch(slot)
+      while bytes > maxBytes, oldest >= 0, oldest != slot { remove(oldest) }
+      return
+    }
     guard size <= maxBytes else { return }
     while bytes + size > maxBytes, oldest >= 0 { remove(oldest) }
     let entry = Entry(

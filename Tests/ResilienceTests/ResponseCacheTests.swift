@@ -75,4 +75,16 @@ struct ResponseCacheTests {
     cache.store("a", "A", bytes: 1, now: 0)
     #expect(cache.count == 0)
   }
+
+  /// Kept again and larger: the others make room, oldest first; it stays.
+  @Test func aValueKeptAgainLargerEvictsOthersNotItself() {
+    var cache = Cache(maxBytes: 30, retainMs: 10_000)
+    cache.store("a", "A", bytes: 10, now: 0)
+    cache.store("b", "B", bytes: 10, now: 1)
+    cache.store("c", "C", bytes: 10, now: 2)
+    cache.store("a", "A2", bytes: 20, now: 3)
+    #expect(Self.keys(&cache, ["a", "b", "c"], now: 4) == ["a", "c"])
+    #expect(cache.lookup("a", maxAgeMs: .max, now: 4)?.value == "A2")
+    #expect(cache.bytes == 30)
+  }
 }

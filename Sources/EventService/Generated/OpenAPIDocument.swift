@@ -40,13 +40,16 @@ paths:
           description: The upstream's array of users, passed through.
           headers:
             X-Request-Id: { $ref: "#/components/headers/XRequestID" }
+            Cache-Status: { $ref: "#/components/headers/CacheStatus" }
+            Age: { $ref: "#/components/headers/Age" }
           content:
             application/json:
               schema:
                 type: array
                 items: { $ref: "#/components/schemas/User" }
         "502": { $ref: "#/components/responses/UpstreamUnavailable" }
-        "503": { $ref: "#/components/responses/Overloaded" }
+        "503": { $ref: "#/components/responses/ReadUnavailable" }
+        "504": { $ref: "#/components/responses/UpstreamTimeout" }
     head:
       operationId: headUsers
       summary: The headers of GET /getUsers, without its body.
@@ -54,6 +57,7 @@ paths:
         "200": { $ref: "#/components/responses/HeadOnly" }
         "502": { $ref: "#/components/responses/HeadOnly" }
         "503": { $ref: "#/components/responses/HeadOnly" }
+        "504": { $ref: "#/components/responses/HeadOnly" }
   /getEvents:
     parameters: *common
     get:
@@ -64,13 +68,16 @@ paths:
           description: The upstream's array of events, passed through.
           headers:
             X-Request-Id: { $ref: "#/components/headers/XRequestID" }
+            Cache-Status: { $ref: "#/components/headers/CacheStatus" }
+            Age: { $ref: "#/components/headers/Age" }
           content:
             application/json:
               schema:
                 type: array
                 items: { $ref: "#/components/schemas/Event" }
         "502": { $ref: "#/components/responses/UpstreamUnavailable" }
-        "503": { $ref: "#/components/responses/Overloaded" }
+        "503": { $ref: "#/components/responses/ReadUnavailable" }
+        "504": { $ref: "#/components/responses/UpstreamTimeout" }
     head:
       operationId: headEvents
       summary: The headers of GET /getEvents, without its body.
@@ -78,6 +85,7 @@ paths:
         "200": { $ref: "#/components/responses/HeadOnly" }
         "502": { $ref: "#/components/responses/HeadOnly" }
         "503": { $ref: "#/components/responses/HeadOnly" }
+        "504": { $ref: "#/components/responses/HeadOnly" }
   /getEventsByUserId/{id}:
     parameters:
       - name: id
@@ -111,6 +119,8 @@ paths:
           description: The user's events.
           headers:
             X-Request-Id: { $ref: "#/components/headers/XRequestID" }
+            Cache-Status: { $ref: "#/components/headers/CacheStatus" }
+            Age: { $ref: "#/components/headers/Age" }
           content:
             application/json:
               schema:
@@ -119,7 +129,8 @@ paths:
         "400": { $ref: "#/components/responses/InvalidUserID" }
         "404": { $ref: "#/components/responses/UserNotFound" }
         "502": { $ref: "#/components/responses/UpstreamUnavailable" }
-        "503": { $ref: "#/components/responses/Overloaded" }
+        "503": { $ref: "#/components/responses/ReadUnavailable" }
+        "504": { $ref: "#/components/responses/UpstreamTimeout" }
     head:
       operationId: headEventsByUserId
       summary: The headers of GET /getEventsByUserId/{id}, without its body.
@@ -129,6 +140,7 @@ paths:
         "404": { $ref: "#/components/responses/HeadOnly" }
         "502": { $ref: "#/components/responses/HeadOnly" }
         "503": { $ref: "#/components/responses/HeadOnly" }
+        "504": { $ref: "#/components/responses/HeadOnly" }
   /addEvent:
     parameters: *common
     post:
@@ -266,6 +278,20 @@ components:
       description: Present, and "true", when the answer is a replay under an Idempotency-Key.
       required: false
       schema: { const: "true" }
+    CacheStatus:
+      description: |
+        Only with `STALE_IF_ERROR_MS` or `CACHE_TTL_MS` set (RFC 9211):
+        `event-service; fwd=miss` for an answer from the upstream,
+        `event-service; hit` for a kept answer served without asking, and
+        `event-service; hit; detail=stale` for a kept answer standing in
+        for an upstream that failed, was too slow, or is behind an OPEN
+        read breaker.
+      required: false
+      schema: { type: string }
+    Age:
+      description: With a kept answer, whole seconds since its oldest part was received.
+      required: false
+      schema: { type: integer, minimum: 0 }
     RetryAfter:
       description: Seconds until the breaker lets a request through, rounded up (at least 1).
       required: true
@@ -360,16 +386,28 @@ components:
       content:
         application/json:
           schema: { $ref: "#/components/schemas/Error" }
-    Overloaded:
+    ReadUnavailable:
       description: |
-        `overloaded`: the service has no capacity for the request now (no
-        file descriptor or memory for an upstream connection); nothing
-        reached the upstream. `Retry-After` says when to try again.
+        `overloaded`: `MAX_INFLIGHT` requests are being served, or there is
+        no memory or file descriptor for this one; nothing reached the
+        upstream (`Retry-After: 1`). Or `circuit_open`: the read breaker is
+        OPEN and no kept answer could stand in; then `retryAfterMs` and
+        `Retry-After` say when it lets a request through.
       headers:
         X-Request-Id: { $ref: "#/components/headers/XRequestID" }
         Retry-After:
           description: Seconds to wait before trying again.
           schema: { type: integer, minimum: 1 }
+      content:
+        application/json:
+          schema: { $ref: "#/components/schemas/Error" }
+    UpstreamTimeout:
+      description: |
+        `upstream_timeout`: no answer within `REQUEST_TIMEOUT_MS` (every
+        attempt, backoff and fan-out included), and no kept answer could
+        stand in.
+      headers:
+        X-Request-Id: { $ref: "#/components/headers/XRequestID" }
       content:
         application/json:
           schema: { $ref: "#/components/schemas/Error" }
@@ -437,17 +475,10 @@ components:
       required: [status, breaker, retryBudget]
       properties:
         status: { const: ok }
-        breaker:
-          type: object
-          required: [state, failuresInWindow, retryAfterMs]
-          properties:
-            state: { enum: [CLOSED, OPEN, HALF_OPEN] }
-            failuresInWindow: { type: integer, minimum: 0 }
-            retryAfterMs:
-              type: [integer, "null"]
-              minimum: 0
-              description: Null while CLOSED.
-          additionalProperties: false
+        breaker: { $ref: "#/components/schemas/Breaker" }
+        readBreaker:
+          $ref: "#/components/schemas/Breaker"
+          description: Only with `READ_BREAKER_ENABLED`; the breaker over upstream GETs.
         retryBudget:
           type: object
           description: |
@@ -461,6 +492,17 @@ components:
             retries: { type: integer, minimum: 0 }
             available: { type: integer, minimum: 0 }
           additionalProperties: false
+      additionalProperties: false
+    Breaker:
+      type: object
+      required: [state, failuresInWindow, retryAfterMs]
+      properties:
+        state: { enum: [CLOSED, OPEN, HALF_OPEN] }
+        failuresInWindow: { type: integer, minimum: 0 }
+        retryAfterMs:
+          type: [integer, "null"]
+          minimum: 0
+          description: Null while CLOSED.
       additionalProperties: false
     Error:
       type: object
@@ -480,6 +522,7 @@ components:
             - upstream_rejected
             - upstream_unavailable
             - upstream_too_large
+            - upstream_timeout
             - overloaded
             - circuit_open
             - invalid_idempotency_key
