@@ -160,26 +160,26 @@ async def overload(port, path, clients, seconds):
                 writer = None
                 await asyncio.sleep(0.1)
 
-    probed, stop = {}, threading.Event()
-    thread = threading.Thread(target=probe, args=(port, path, stop, probed))
-    # Connections open first (spread over a second), then the probe starts.
     tasks = []
     for n in range(clients):
         tasks.append(asyncio.create_task(client()))
         if n % 500 == 499:
             await asyncio.sleep(0.1)
-    await asyncio.sleep(1)
-    thread.start()
     await asyncio.gather(*tasks)
-    stop.set()
-    thread.join()
 
-    def summary(values):
-        return {"count": len(values), "p50_ms": percentile(values, 50),
-                "p99_ms": percentile(values, 99), "max_ms": round(max(values), 1) if values else None}
+    return {str(k): summary(v) for k, v in latencies.items()}
 
-    return {"load": {str(k): summary(v) for k, v in latencies.items()},
-            "probe": {k: summary(v) for k, v in probed.items()}}
+
+def summary(values):
+    return {"count": len(values), "p50_ms": percentile(values, 50),
+            "p99_ms": percentile(values, 99), "max_ms": round(max(values), 1) if values else None}
+
+
+def run_probe(port, path, seconds):
+    out, stop = {}, threading.Event()
+    threading.Timer(seconds, stop.set).start()
+    probe(port, path, stop, out)
+    return {k: summary(v) for k, v in out.items()}
 
 
 async def blackhole(port):
@@ -203,6 +203,8 @@ def main():
                                     float(args[4]), int(args[5])))
     elif kind == "latency":
         result = asyncio.run(latency(int(args[0]), args[1], int(args[2]), int(args[3])))
+    elif kind == "probe":
+        result = run_probe(int(args[0]), args[1], float(args[2]))
     elif kind == "overload":
         result = asyncio.run(overload(int(args[0]), args[1], int(args[2]), float(args[3])))
     else:

@@ -99,32 +99,39 @@ overload() {
   echo "### Overload: MAX_INFLIGHT 1000; 5,000 clients ask for /getEventsByUserId/1 (about 500 ms) for 15 s"
   echo
   echo "Every client honours Retry-After (a shed client waits 1 s): 4,800 are wrk connections,"
-  echo "200 are Python clients whose answers are timed one by one; a probe on its own"
-  echo "connection times the same path and /health every 20 ms."
+  echo "200 are Python clients whose answers are timed one by one; a probe, a process of"
+  echo "its own on its own connection, times the same path and /health every 20 ms."
   echo
   ./scripts/ensure-deps.sh wrk
   start_mock
   start_service unloaded
   python3 scripts/bench-reads.py latency "$PORT" /getEventsByUserId/1 1 5 >"$out/overload-unloaded.json"
   stop "$service"
-  start_service overload MAX_INFLIGHT=1000
+  start_service overload MAX_INFLIGHT=1000 ${OVERLOAD_ENV:-}
+  local cpu_before started
+  cpu_before=$(cut -d' ' -f1 "/proc/$service/schedstat")
+  started=$(date +%s%N)
   taskset -c 1 wrk -t 2 -c 4800 -d 16s --timeout 10s -s scripts/bench-retry-after.lua \
     "http://127.0.0.1:$PORT/getEventsByUserId/1" \
     >"$out/overload-wrk.txt" 2>&1 &
   local load=$!
   pids+=($load)
-  python3 scripts/bench-reads.py overload "$PORT" /getEventsByUserId/1 200 15 >"$out/overload.json"
-  wait "$load" || true
-  local rss shed
+  sleep 1
+  taskset -c 1 nice -n -15 python3 scripts/bench-reads.py probe "$PORT" /getEventsByUserId/1 13 >"$out/overload-probe.json" &
+  local probe=$!
+  python3 scripts/bench-reads.py overload "$PORT" /getEventsByUserId/1 200 14 >"$out/overload.json"
+  wait "$load" "$probe" || true
+  local rss shed busy
+  busy=$(( ($(cut -d' ' -f1 "/proc/$service/schedstat") - cpu_before) * 100 / ($(date +%s%N) - started) ))
   rss=$(awk '/^VmHWM:/ {printf "%.0f", $2/1024}' "/proc/$service/status")
   shed=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^event_service_requests_shed_total/ {print $2}')
   stop "$service" "$mock"
   echo "| answers | count | p50 | p99 | max |"
   echo "|---|---:|---:|---:|---:|"
   json "$out/overload-unloaded.json" "'| unloaded, one at a time | %d | %s ms | — | %s ms |' % (d['requests'], d['p50_ms'], d['p100_ms'])"
-  python3 - "$out/overload.json" <<'PY'
+  python3 - "$out/overload.json" "$out/overload-probe.json" <<'PY'
 import json, sys
-d = json.load(open(sys.argv[1]))
+d = {"load": json.load(open(sys.argv[1])), "probe": json.load(open(sys.argv[2]))}
 names = {"200": "admitted (200), Python clients", "503": "shed (503), Python clients",
          "probe_200": "admitted (200), probe", "probe_503": "shed (503), probe",
          "health_200": "/health meanwhile, probe"}
@@ -134,7 +141,8 @@ for group in ("load", "probe"):
 PY
   echo
   echo "wrk (all its answers): $(grep -E 'requests in|Non-2xx' "$out/overload-wrk.txt" | tr -s ' ' | tr '\n' ';')"
-  echo "shed in all (event_service_requests_shed_total): $shed; peak RSS of the service: $rss MiB"
+  echo "shed in all (event_service_requests_shed_total): $shed; peak RSS of the service: $rss MiB;"
+  echo "the service's CPU (one core) busy $busy % of the run"
 }
 
 fanlimit() {
