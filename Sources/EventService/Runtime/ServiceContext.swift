@@ -52,9 +52,12 @@ final class ServiceContext {
         maxBytes: config.cacheMaxBytes),
       coalesce: config.coalesceGets, metrics: metrics, logger: logger)
     breaker = BreakerGuard(settings: config.breaker, clock: loop, logger: logger, metrics: metrics)
+    // A read probe may take its whole deadline (retries, a fan-out).
+    var readSettings = config.breaker
+    readSettings.probeTimeoutMs = max(readSettings.probeTimeoutMs, config.requestTimeoutMs)
     readBreaker =
       config.readBreakerEnabled
-      ? BreakerGuard(.read, settings: config.breaker, clock: loop, logger: logger, metrics: metrics)
+      ? BreakerGuard(.read, settings: readSettings, clock: loop, logger: logger, metrics: metrics)
       : nil
     budget = MemoryBudget(limit: config.maxBufferedBytes)
     deadlines = RequestDeadlines(clock: loop)
