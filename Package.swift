@@ -43,12 +43,30 @@ let package = Package(
       name: "MockUpstream",
       dependencies: ["Libevent", "MiniJSON"]
     ),
+    // What the service tells its operators: log lines and their sink, the
+    // metrics, and the names both use (routes, outcomes, breakers).
     .target(
-      name: "EventService",
+      name: "Telemetry",
       dependencies: [
         "Libevent", "Resilience", "MiniJSON",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Prometheus", package: "swift-prometheus"),
+      ]
+    ),
+    // Every key of config.json, read and validated in one place.
+    .target(
+      name: "Settings",
+      dependencies: [
+        "Libevent", "Resilience", "MiniJSON", "Telemetry",
+        .product(name: "Logging", package: "swift-log"),
+      ]
+    ),
+    // The routes and their handlers, the upstream client, what runs on the loop.
+    .target(
+      name: "EventService",
+      dependencies: [
+        "Libevent", "Resilience", "MiniJSON", "Settings", "Telemetry",
+        .product(name: "Logging", package: "swift-log"),
       ]
     ),
     // The composition root: the service and the embedded mock on one loop,
@@ -56,14 +74,15 @@ let package = Package(
     .target(
       name: "ServiceAssembly",
       dependencies: [
-        "EventService", "MockUpstream", "Libevent", "MiniJSON",
+        "EventService", "MockUpstream", "Libevent", "MiniJSON", "Settings", "Telemetry",
         .product(name: "Logging", package: "swift-log"),
       ]
     ),
     .executableTarget(
       name: "event-service",
       dependencies: [
-        "ServiceAssembly", "EventService", "Libevent", "CMimalloc", "MiniJSON",
+        "ServiceAssembly", "EventService", "Libevent", "CMimalloc", "MiniJSON", "Settings",
+        "Telemetry",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
@@ -83,6 +102,7 @@ let package = Package(
       name: "EventServiceTests",
       dependencies: [
         "ServiceAssembly", "EventService", "MockUpstream", "Libevent", "MiniJSON", "Resilience",
+        "Settings", "Telemetry",
         .product(name: "Logging", package: "swift-log"),
       ]
     ),

@@ -1,5 +1,7 @@
 import Libevent
 import Logging
+import Settings
+import Telemetry
 
 /// The event service on one loop: its evhttp server, its upstream client
 /// and its breaker. It reaches the event API over HTTP only.

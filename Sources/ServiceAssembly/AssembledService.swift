@@ -2,6 +2,7 @@ import EventService
 import Libevent
 import Logging
 import MockUpstream
+import Settings
 
 /// The composition root: the event service and, unless `MOCK.ENABLED` is
 /// false, the mock event API, on one loop. They meet only over HTTP: the

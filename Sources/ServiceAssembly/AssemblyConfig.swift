@@ -1,6 +1,7 @@
 import EventService
 import MiniJSON
 import MockUpstream
+import Settings
 
 /// The whole of `config.json`: the service's keys and the `MOCK` section,
 /// which belongs to the embedded mock and is read here, where the two meet.

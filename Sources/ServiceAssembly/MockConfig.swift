@@ -2,6 +2,7 @@ import EventService
 import Libevent
 import MiniJSON
 import MockUpstream
+import Settings
 
 /// The `MOCK` object of config.json. The `MOCK` environment variable, if
 /// set, holds a JSON object whose keys override the file's one by one.

@@ -5,6 +5,8 @@ import Glibc
 import Libevent
 import Logging
 import ServiceAssembly
+import Settings
+import Telemetry
 
 @main
 struct EventServiceCommand: ParsableCommand {

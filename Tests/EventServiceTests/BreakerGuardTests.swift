@@ -3,6 +3,7 @@ import Logging
 import Resilience
 import Testing
 
+import Telemetry
 @testable import EventService
 
 /// The breaker on a manual clock: the OPEN timer moves it to HALF_OPEN at

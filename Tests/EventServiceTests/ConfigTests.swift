@@ -2,6 +2,7 @@ import Foundation
 import ServiceAssembly
 import Testing
 
+import Settings
 @testable import EventService
 
 @Suite("config.json and environment overrides")

@@ -4,6 +4,7 @@ import Logging
 import MiniJSON
 import Testing
 
+import Telemetry
 @testable import EventService
 
 @Suite("Log lines")

@@ -1,6 +1,7 @@
 import MiniJSON
 import Testing
 
+import Settings
 @testable import EventService
 
 @Suite("GET /getUsers, /getEvents, /health, /metrics over real HTTP")

@@ -2,6 +2,7 @@ import Libevent
 import Resilience
 import Testing
 
+import Telemetry
 @testable import EventService
 
 /// Jitter at its ceiling: each backoff is exactly its ceiling.

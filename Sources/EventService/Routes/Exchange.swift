@@ -2,6 +2,7 @@ import Libevent
 import Logging
 import MiniJSON
 import Resilience
+import Telemetry
 
 /// One request as the service handles it: the inbound request, its request
 /// id, its timing, and the one way to answer it (which also logs the request

@@ -1,3 +1,4 @@
+import Telemetry
 /// GET /getUsers and GET /getEvents: the upstream's array, passed through
 /// (or a kept answer, when the upstream cannot give one in time).
 final class PassThroughHandler: CancellableWork {

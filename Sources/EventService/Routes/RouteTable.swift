@@ -1,25 +1,15 @@
 import Glibc
 import Libevent
 
-/// The public routes: one table feeds dispatch, the `Allow` header of 405s
-/// and the `route` label of metrics.
-public enum RouteID: String, CaseIterable, Sendable {
-  case getUsers = "/getUsers"
-  case getEvents = "/getEvents"
-  case getEventsByUserId = "/getEventsByUserId/:id"
-  case addEvent = "/addEvent"
-  case health = "/health"
-  case metrics = "/metrics"
-  case openAPI = "/openapi.yaml"
+import Telemetry
 
+/// The public routes (`Telemetry.RouteID`): one table feeds dispatch, the
+/// `Allow` header of 405s and the `route` label of metrics.
+extension RouteID {
   /// GET routes also answer HEAD (headers only).
   func allows(_ method: HTTPMethod) -> Bool {
     self == .addEvent ? method == .post : method == .get || method == .head
   }
-
-  /// Probes, scrapes and the API document: always served, whatever the
-  /// load (never shed, never counted against the memory budget).
-  var isOperational: Bool { self == .health || self == .metrics || self == .openAPI }
 
   var allowHeader: StaticString { self == .addEvent ? "POST" : "GET, HEAD" }
 

@@ -1,5 +1,6 @@
 import Libevent
 import MiniJSON
+import Telemetry
 
 /// Sends each request to its handler, or answers 404 / 405 itself.
 struct Router {

@@ -1,5 +1,6 @@
 import Libevent
 import MiniJSON
+import Telemetry
 
 /// Every error answer the service gives, in one vocabulary: status, a stable
 /// code, a message for people, and the extra fields and headers some carry.

@@ -1,6 +1,7 @@
 import Libevent
 import Logging
 import Resilience
+import Telemetry
 
 /// The circuit breaker on the loop: the pure `CircuitBreaker` plus the one
 /// timer that ends OPEN, transition logging and metrics. The OPEN deadline

@@ -1,6 +1,8 @@
 import Libevent
 import Logging
 import Resilience
+import Settings
+import Telemetry
 
 /// What every handler needs, created once per service.
 final class ServiceContext {

@@ -2,6 +2,7 @@ import Libevent
 import Logging
 import MiniJSON
 import Resilience
+import Telemetry
 
 /// The service's only way to reach the event API: HTTP through one
 /// transport (the pooled `HTTPClient`). Each GET is a `FetchMachine` —

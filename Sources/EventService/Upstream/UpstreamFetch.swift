@@ -1,5 +1,6 @@
 import Libevent
 import Resilience
+import Telemetry
 
 /// One logical GET to the upstream as the client drives it: its
 /// `FetchMachine`, the requests and timers the machine asked for, and

@@ -1,10 +1,8 @@
 import Libevent
 import MiniJSON
+import Telemetry
 
-/// The upstream routes the service calls (and the `route` label of its metrics).
-public enum UpstreamRoute: String, CaseIterable, Sendable {
-  case getUsers, getEvents, getUserById, getEventById, addEvent
-
+extension UpstreamRoute {
   /// What a 2xx body of this route must be. Anything else — not JSON,
   /// truncated, the wrong shape — is a failed attempt, never passed on.
   var expectedBody: ExpectedBody {
@@ -59,33 +57,6 @@ public struct UpstreamResponse: Sendable {
   public var cacheUse: CacheUse? = nil
 }
 
-/// Where an answer came from when answers are kept (RFC 9211 `Cache-Status`).
-public enum CacheUse: Sendable, Equatable {
-  /// From the upstream just now (`fwd=miss`).
-  case miss
-  /// A kept answer younger than `CACHE_TTL_MS`, served without asking.
-  case hit(ageMs: Int64)
-  /// A kept answer standing in for a GET that failed (`detail=stale`).
-  case stale(ageMs: Int64)
-
-  /// Two parts of one reply: stale over hit over miss, and the older age.
-  func merged(with other: CacheUse) -> CacheUse {
-    let age = max(ageMs, other.ageMs)
-    switch (self, other) {
-    case (.stale, _), (_, .stale): return .stale(ageMs: age)
-    case (.hit, _), (_, .hit): return .hit(ageMs: age)
-    default: return .miss
-    }
-  }
-
-  var ageMs: Int64 {
-    switch self {
-    case .miss: 0
-    case .hit(let age), .stale(let age): age
-    }
-  }
-}
-
 /// An upstream attempt classified once, the same way everywhere: 2xx with
 /// the expected JSON is a success, a 4xx a refusal, anything else a failure.
 public enum UpstreamResult: Sendable {
@@ -127,25 +98,6 @@ public enum UpstreamResult: Sendable {
     case .failure(.breakerOpen): .breakerOpen
     }
   }
-}
-
-/// How an upstream attempt ended (the `outcome` label of its metric).
-public enum UpstreamOutcome: String, Sendable {
-  case success, answer, timeout
-  case errorStatus = "error_status"
-  case malformedBody = "malformed_body"
-  case connectError = "connect_error"
-  case connectionError = "connection_error"
-  /// The upstream's host name did not resolve.
-  case dnsError = "dns_error"
-  /// The TLS handshake failed or the certificate did not verify.
-  case tlsError = "tls_error"
-  case tooLarge = "too_large"
-  /// Not the upstream's doing (out of file descriptors or memory here):
-  /// never retried, never a breaker failure.
-  case localError = "local_error"
-  /// Not sent: the read breaker is open.
-  case breakerOpen = "breaker_open"
 }
 
 public enum UpstreamFailure: Error, Sendable, Equatable, CustomStringConvertible {

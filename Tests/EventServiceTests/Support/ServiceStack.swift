@@ -3,6 +3,7 @@ import Libevent
 import Logging
 import MockUpstream
 import ServiceAssembly
+import Telemetry
 
 /// What a scripted upstream answers to one request.
 struct ScriptedReply: Sendable {

@@ -6,11 +6,6 @@ import Resilience
 /// and kept per route in small arrays, found by the route's position and a
 /// short scan — no key string built and nothing hashed per request
 /// (measured against a string-keyed dictionary in docs/performance.md).
-/// Which breaker: the one over `POST /addEvent`, or the one over upstream GETs.
-public enum BreakerName: String, Sendable {
-  case write, read
-}
-
 public final class ServiceMetrics {
   public let registry = PrometheusCollectorRegistry()
   /// Per `RouteID` (in `allCases` order), then one for unmatched paths.

@@ -1,6 +1,7 @@
 import Libevent
 import Logging
 import MiniJSON
+import Telemetry
 import Resilience
 
 /// Every setting of the service (docs/api.md, "Configuration"), with its

@@ -1,0 +1,75 @@
+/// The names the service's metrics and logs use for what it does: its
+/// routes, the upstream routes it calls, how an upstream attempt ended, its
+/// breakers, and where an answer came from. The behaviour behind them lives
+/// with the code that has it (`EventService`).
+
+/// The public routes (and the `route` label of request metrics).
+public enum RouteID: String, CaseIterable, Sendable {
+  case getUsers = "/getUsers"
+  case getEvents = "/getEvents"
+  case getEventsByUserId = "/getEventsByUserId/:id"
+  case addEvent = "/addEvent"
+  case health = "/health"
+  case metrics = "/metrics"
+  case openAPI = "/openapi.yaml"
+
+  /// Probes, scrapes and the API document: always served, whatever the
+  /// load (never shed, never counted against the memory budget).
+  public var isOperational: Bool { self == .health || self == .metrics || self == .openAPI }
+}
+
+/// The upstream routes the service calls (and the `route` label of its metrics).
+public enum UpstreamRoute: String, CaseIterable, Sendable {
+  case getUsers, getEvents, getUserById, getEventById, addEvent
+}
+
+/// How an upstream attempt ended (the `outcome` label of its metric).
+public enum UpstreamOutcome: String, Sendable {
+  case success, answer, timeout
+  case errorStatus = "error_status"
+  case malformedBody = "malformed_body"
+  case connectError = "connect_error"
+  case connectionError = "connection_error"
+  /// The upstream's host name did not resolve.
+  case dnsError = "dns_error"
+  /// The TLS handshake failed or the certificate did not verify.
+  case tlsError = "tls_error"
+  case tooLarge = "too_large"
+  /// Not the upstream's doing (out of file descriptors or memory here):
+  /// never retried, never a breaker failure.
+  case localError = "local_error"
+  /// Not sent: the read breaker is open.
+  case breakerOpen = "breaker_open"
+}
+
+/// Which breaker: the one over `POST /addEvent`, or the one over upstream GETs.
+public enum BreakerName: String, Sendable {
+  case write, read
+}
+
+/// Where an answer came from when answers are kept (RFC 9211 `Cache-Status`).
+public enum CacheUse: Sendable, Equatable {
+  /// From the upstream just now (`fwd=miss`).
+  case miss
+  /// A kept answer younger than `CACHE_TTL_MS`, served without asking.
+  case hit(ageMs: Int64)
+  /// A kept answer standing in for a GET that failed (`detail=stale`).
+  case stale(ageMs: Int64)
+
+  /// Two parts of one reply: stale over hit over miss, and the older age.
+  public func merged(with other: CacheUse) -> CacheUse {
+    let age = max(ageMs, other.ageMs)
+    switch (self, other) {
+    case (.stale, _), (_, .stale): return .stale(ageMs: age)
+    case (.hit, _), (_, .hit): return .hit(ageMs: age)
+    default: return .miss
+    }
+  }
+
+  public var ageMs: Int64 {
+    switch self {
+    case .miss: 0
+    case .hit(let age), .stale(let age): age
+    }
+  }
+}
