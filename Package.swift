@@ -61,11 +61,20 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
       ]
     ),
-    // The routes and their handlers, the upstream client, what runs on the loop.
+    // The service's only way to the event API: a fetch machine per GET over
+    // an HTTP transport, coalescing, kept answers; results classified once.
+    .target(
+      name: "UpstreamAccess",
+      dependencies: [
+        "Libevent", "Resilience", "MiniJSON", "Telemetry",
+        .product(name: "Logging", package: "swift-log"),
+      ]
+    ),
+    // The routes and their handlers, and what runs on the loop for them.
     .target(
       name: "EventService",
       dependencies: [
-        "Libevent", "Resilience", "MiniJSON", "Settings", "Telemetry",
+        "Libevent", "Resilience", "MiniJSON", "Settings", "Telemetry", "UpstreamAccess",
         .product(name: "Logging", package: "swift-log"),
       ]
     ),
@@ -102,7 +111,7 @@ let package = Package(
       name: "EventServiceTests",
       dependencies: [
         "ServiceAssembly", "EventService", "MockUpstream", "Libevent", "MiniJSON", "Resilience",
-        "Settings", "Telemetry",
+        "Settings", "Telemetry", "UpstreamAccess",
         .product(name: "Logging", package: "swift-log"),
       ]
     ),

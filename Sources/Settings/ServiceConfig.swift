@@ -1,8 +1,8 @@
 import Libevent
 import Logging
 import MiniJSON
-import Telemetry
 import Resilience
+import Telemetry
 
 /// Every setting of the service (docs/api.md, "Configuration"), with its
 /// default. `parse` is the one place where its keys are named, defaulted and

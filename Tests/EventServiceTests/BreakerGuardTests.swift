@@ -1,9 +1,9 @@
 import Libevent
 import Logging
 import Resilience
+import Telemetry
 import Testing
 
-import Telemetry
 @testable import EventService
 
 /// The breaker on a manual clock: the OPEN timer moves it to HALF_OPEN at

@@ -1,8 +1,8 @@
 import Foundation
 import ServiceAssembly
+import Settings
 import Testing
 
-import Settings
 @testable import EventService
 
 @Suite("config.json and environment overrides")

@@ -1,5 +1,6 @@
 import MiniJSON
 import Testing
+import UpstreamAccess
 
 @testable import EventService
 

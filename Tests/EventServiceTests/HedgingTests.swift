@@ -1,6 +1,6 @@
+import Settings
 import Testing
 
-import Settings
 @testable import EventService
 
 /// Hedged event fetches against the embedded mock with a latency tail.

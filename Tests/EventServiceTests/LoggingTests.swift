@@ -2,9 +2,9 @@ import Foundation
 import Glibc
 import Logging
 import MiniJSON
+import Telemetry
 import Testing
 
-import Telemetry
 @testable import EventService
 
 @Suite("Log lines")

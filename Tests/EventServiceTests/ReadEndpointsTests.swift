@@ -1,7 +1,7 @@
 import MiniJSON
+import Settings
 import Testing
 
-import Settings
 @testable import EventService
 
 @Suite("GET /getUsers, /getEvents, /health, /metrics over real HTTP")

@@ -1,8 +1,9 @@
 import Libevent
 import Resilience
-import Testing
-
 import Telemetry
+import Testing
+import UpstreamAccess
+
 @testable import EventService
 
 /// Jitter at its ceiling: each backoff is exactly its ceiling.

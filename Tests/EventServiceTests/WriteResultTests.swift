@@ -1,5 +1,6 @@
 import Resilience
 import Testing
+import UpstreamAccess
 
 @testable import EventService
 

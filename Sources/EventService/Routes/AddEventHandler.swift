@@ -1,6 +1,8 @@
 import Libevent
 import MiniJSON
 import Resilience
+import Telemetry
+import UpstreamAccess
 
 /// POST /addEvent: check the idempotency key's syntax, validate, look the
 /// key up (replay, 409, 422), ask the breaker, give the event its id (a new

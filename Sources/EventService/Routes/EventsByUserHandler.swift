@@ -1,4 +1,5 @@
 import MiniJSON
+import UpstreamAccess
 
 /// GET /getEventsByUserId/:id: the user, then all of its events at once.
 ///

@@ -3,6 +3,7 @@ import Logging
 import MiniJSON
 import Resilience
 import Telemetry
+import UpstreamAccess
 
 /// One request as the service handles it: the inbound request, its request
 /// id, its timing, and the one way to answer it (which also logs the request

@@ -1,4 +1,6 @@
 import Telemetry
+import UpstreamAccess
+
 /// GET /getUsers and GET /getEvents: the upstream's array, passed through
 /// (or a kept answer, when the upstream cannot give one in time).
 final class PassThroughHandler: CancellableWork {

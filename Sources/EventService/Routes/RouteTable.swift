@@ -1,6 +1,5 @@
 import Glibc
 import Libevent
-
 import Telemetry
 
 /// The public routes (`Telemetry.RouteID`): one table feeds dispatch, the

@@ -1,6 +1,7 @@
 import Libevent
 import MiniJSON
 import Telemetry
+import UpstreamAccess
 
 /// Every error answer the service gives, in one vocabulary: status, a stable
 /// code, a message for people, and the extra fields and headers some carry.

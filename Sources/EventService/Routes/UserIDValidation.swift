@@ -1,4 +1,5 @@
 import Libevent
+import Telemetry
 
 /// `:id` of /getEventsByUserId, URL-decoded: 1–64 bytes of `[A-Za-z0-9_.-]`,
 /// and not `.` or `..`: sent upstream as a path segment, those would be

@@ -3,6 +3,7 @@ import Logging
 import Resilience
 import Settings
 import Telemetry
+import UpstreamAccess
 
 /// What every handler needs, created once per service.
 final class ServiceContext {

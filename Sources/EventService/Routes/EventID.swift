@@ -1,3 +1,5 @@
+import Telemetry
+
 /// Ids for new events: random (version 4) UUIDs from the system's CSPRNG,
 /// unique across concurrent requests and restarts without any shared state.
 enum EventID {

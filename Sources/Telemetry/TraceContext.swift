@@ -2,18 +2,19 @@
 /// the span the service opened for it. A valid incoming `traceparent` is
 /// continued; anything else, or none, starts a new trace. Every upstream
 /// request is a child span with an id of its own.
-struct TraceContext: Sendable, Equatable {
+package struct TraceContext: Sendable, Equatable {
   /// The 16-byte trace id, as two halves.
-  let traceHigh: UInt64
-  let traceLow: UInt64
+  package let traceHigh: UInt64
+  package let traceLow: UInt64
   /// The service's span for this request (the parent of its upstream calls).
-  let spanID: UInt64
+  package let spanID: UInt64
   /// `trace-flags` (bit 0: sampled), passed on unchanged.
-  let flags: UInt8
+  package let flags: UInt8
 
   /// Continues the caller's trace from a `traceparent` value, or starts a
   /// new one (sampled) when there is none or it does not parse.
-  init<G: RandomNumberGenerator>(traceparent: UnsafeBufferPointer<UInt8>?, random: inout G) {
+  package init<G: RandomNumberGenerator>(traceparent: UnsafeBufferPointer<UInt8>?, random: inout G)
+  {
     let span = Self.nonZero(&random)
     if let traceparent, let parsed = Self.parse(traceparent) {
       (traceHigh, traceLow, flags) = parsed
@@ -24,7 +25,7 @@ struct TraceContext: Sendable, Equatable {
   }
 
   /// "4bf92f3577b34da6a3ce929d0e0e4736", the form log lines carry.
-  var traceID: String {
+  package var traceID: String {
     String(unsafeUninitializedCapacity: 32) { buffer in
       HexDigits.write(traceHigh, digits: 16, into: buffer, at: 0)
       HexDigits.write(traceLow, digits: 16, into: buffer, at: 16)
@@ -35,7 +36,7 @@ struct TraceContext: Sendable, Equatable {
   /// The `traceparent` of an upstream request: this trace, a new span id.
   /// Written in one buffer: joining the parts as `String`s cost more than
   /// the rest of the upstream request's own work (docs/performance.md).
-  func childTraceparent(span: UInt64) -> String {
+  package func childTraceparent(span: UInt64) -> String {
     String(unsafeUninitializedCapacity: 55) { buffer in
       buffer[0] = UInt8(ascii: "0")
       buffer[1] = UInt8(ascii: "0")
@@ -53,7 +54,7 @@ struct TraceContext: Sendable, Equatable {
   /// `version-traceid-parentid-flags`. Version 00 has exactly these four
   /// fields; a later version may append more after a dash (RFC: parse what
   /// is known). Version ff, all-zero ids and upper-case hex are invalid.
-  static func parse(_ text: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64, UInt8)? {
+  package static func parse(_ text: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64, UInt8)? {
     guard text.count >= 55, let version = hexValue(text, 0, 2), version != 0xFF,
       text[2] == UInt8(ascii: "-"), text[35] == UInt8(ascii: "-"), text[52] == UInt8(ascii: "-"),
       let high = hexValue(text, 3, 16), let low = hexValue(text, 19, 16),
@@ -93,16 +94,16 @@ struct TraceContext: Sendable, Equatable {
 /// A small, fast generator for trace and span ids (xoshiro256**), seeded
 /// once from the system's: ids need to be unique, not secret, and the
 /// system generator costs a system call per number.
-struct TraceIDGenerator: RandomNumberGenerator {
+package struct TraceIDGenerator: RandomNumberGenerator {
   private var state: (UInt64, UInt64, UInt64, UInt64)
 
-  init() {
+  package init() {
     var system = SystemRandomNumberGenerator()
     state = (system.next(), system.next(), system.next(), system.next())
     if state == (0, 0, 0, 0) { state.0 = 1 }
   }
 
-  mutating func next() -> UInt64 {
+  package mutating func next() -> UInt64 {
     let result = rotate(state.1 &* 5, 7) &* 9
     let t = state.1 << 17
     state.2 ^= state.0

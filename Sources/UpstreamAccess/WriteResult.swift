@@ -1,10 +1,11 @@
 import MiniJSON
 import Resilience
+import Telemetry
 
 /// How a `POST /addEvent` to the upstream ended, classified once. What the
 /// breaker counts follows from it (`breakerOutcome`), so no handler decides
 /// that on its own.
-enum WriteResult {
+package enum WriteResult {
   /// A 2xx that does not say otherwise: the event is stored.
   case stored
   /// A 2xx whose body says `"success": false`: a failure in disguise.
@@ -15,7 +16,7 @@ enum WriteResult {
   case notSent
   case failed(UpstreamFailure)
 
-  init(_ result: UpstreamResult) {
+  package init(_ result: UpstreamResult) {
     switch result {
     case .success(let response):
       self = Self.reportsFailure(response.body) ? .reportedFailure : .stored
@@ -27,7 +28,7 @@ enum WriteResult {
 
   /// Failures open the breaker; an answer, and a request that never left,
   /// say nothing about the upstream's health.
-  var breakerOutcome: BreakerOutcome {
+  package var breakerOutcome: BreakerOutcome {
     switch self {
     case .stored: .success
     case .reportedFailure, .failed: .failure
@@ -35,7 +36,7 @@ enum WriteResult {
     }
   }
 
-  static func reportsFailure(_ body: [UInt8]) -> Bool {
+  package static func reportsFailure(_ body: [UInt8]) -> Bool {
     guard let value = try? JSONValue.parse(body) else { return false }
     return value["success"] == .bool(false)
   }

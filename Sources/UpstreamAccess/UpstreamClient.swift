@@ -261,7 +261,7 @@ public final class UpstreamClient {
 
   /// A kept answer for a part of a read whose deadline passed, younger
   /// than `STALE_IF_ERROR_MS`; nil when there is none.
-  func staleAnswer(_ route: UpstreamRoute, id: String = "") -> UpstreamResponse? {
+  package func staleAnswer(_ route: UpstreamRoute, id: String = "") -> UpstreamResponse? {
     guard caching.staleIfErrorMs > 0, cache != nil else { return nil }
     let path: String =
       switch route {
@@ -336,7 +336,7 @@ public final class UpstreamClient {
   /// id is always exactly one path segment. `.` and `..` are unreserved and
   /// would still be dot-segments: callers never pass them (see
   /// `UserIDValidation`, `EventsByUserHandler`).
-  static func encodeSegment(_ text: String) -> String {
+  package static func encodeSegment(_ text: String) -> String {
     // Ids are nearly always unreserved already: the same string back, with
     // no byte-by-byte rebuild.
     if TokenCharacters.unreserved.matches(text, length: 0...Int.max) { return text }
@@ -354,14 +354,14 @@ public final class UpstreamClient {
 }
 
 /// The upstream routes' paths under a base path (`/v1/getUsers`).
-struct UpstreamPaths {
-  let getUsers: String
-  let getEvents: String
-  let getUserById: String
-  let getEventById: String
-  let addEvent: String
+package struct UpstreamPaths {
+  package let getUsers: String
+  package let getEvents: String
+  package let getUserById: String
+  package let getEventById: String
+  package let addEvent: String
 
-  init(basePath: String) {
+  package init(basePath: String) {
     getUsers = basePath + "/getUsers"
     getEvents = basePath + "/getEvents"
     getUserById = basePath + "/getUserById/"

@@ -1,10 +1,10 @@
 /// Lower-case hex digits written straight into a byte buffer: the one writer
 /// behind event ids, request ids and trace context, none of which builds a
 /// `String` per digit group.
-enum HexDigits {
+package enum HexDigits {
   /// `value` as exactly `count` digits (its low `count` nibbles), ending at
   /// `start + count`.
-  static func write(
+  package static func write(
     _ value: UInt64, digits count: Int, into buffer: UnsafeMutableBufferPointer<UInt8>,
     at start: Int
   ) {
@@ -28,7 +28,7 @@ enum HexDigits {
   /// nibbles spread one to a byte, then each byte turned into its digit
   /// (`a`...`f` get 39 more than `0`...`9` would).
   @inline(__always)
-  static func eightDigits(_ value: UInt32) -> UInt64 {
+  package static func eightDigits(_ value: UInt32) -> UInt64 {
     var x = UInt64(value)
     x = (x | x << 16) & 0x0000_FFFF_0000_FFFF
     x = (x | x << 8) & 0x00FF_00FF_00FF_00FF
@@ -41,11 +41,11 @@ enum HexDigits {
   }
 
   /// How many digits `value` needs (at least one).
-  static func count(_ value: UInt64) -> Int {
+  package static func count(_ value: UInt64) -> Int {
     max(1, (UInt64.bitWidth - value.leadingZeroBitCount + 3) / 4)
   }
 
-  static func digit(_ nibble: UInt8) -> UInt8 {
+  package static func digit(_ nibble: UInt8) -> UInt8 {
     nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
   }
 }

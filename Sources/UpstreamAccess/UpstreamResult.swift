@@ -5,7 +5,7 @@ import Telemetry
 extension UpstreamRoute {
   /// What a 2xx body of this route must be. Anything else — not JSON,
   /// truncated, the wrong shape — is a failed attempt, never passed on.
-  var expectedBody: ExpectedBody {
+  package var expectedBody: ExpectedBody {
     switch self {
     case .getUsers, .getEvents: .array
     case .getEventById: .object
@@ -15,7 +15,7 @@ extension UpstreamRoute {
   }
 }
 
-enum ExpectedBody {
+package enum ExpectedBody {
   case array, object
   /// An object the caller reads (a user's event list): parsed once here,
   /// which checks it by the same rules, instead of checked and then parsed.
@@ -26,7 +26,7 @@ enum ExpectedBody {
   /// The body checked strictly (the same rules as for client bodies): its
   /// tree for `parsedObject`, else nil (no tree is built), or why it is not
   /// what is expected.
-  func check(_ body: [UInt8]) -> Result<JSONValue?, BodyProblem> {
+  package func check(_ body: [UInt8]) -> Result<JSONValue?, BodyProblem> {
     if self == .objectOrEmpty && body.isEmpty { return .success(nil) }
     let expected: JSONKind = self == .array ? .array : .object
     do {
@@ -41,7 +41,7 @@ enum ExpectedBody {
     }
   }
 
-  struct BodyProblem: Error {
+  package struct BodyProblem: Error {
     let text: String
     init(_ text: String) { self.text = text }
   }
@@ -55,6 +55,13 @@ public struct UpstreamResponse: Sendable {
   public let json: JSONValue?
   /// How the kept answers had a part in it; nil when none are kept.
   public var cacheUse: CacheUse? = nil
+
+  package init(status: Int, body: [UInt8], json: JSONValue?, cacheUse: CacheUse? = nil) {
+    self.status = status
+    self.body = body
+    self.json = json
+    self.cacheUse = cacheUse
+  }
 }
 
 /// An upstream attempt classified once, the same way everywhere: 2xx with
@@ -65,7 +72,7 @@ public enum UpstreamResult: Sendable {
   case refused(UpstreamResponse)
   case failure(UpstreamFailure)
 
-  init(_ result: Result<ClientResponse, ClientFailure>, route: UpstreamRoute) {
+  package init(_ result: Result<ClientResponse, ClientFailure>, route: UpstreamRoute) {
     switch result {
     case .success(let response) where (200..<300).contains(response.status):
       switch route.expectedBody.check(response.body) {
@@ -81,7 +88,7 @@ public enum UpstreamResult: Sendable {
     }
   }
 
-  var outcome: UpstreamOutcome {
+  package var outcome: UpstreamOutcome {
     switch self {
     case .success: .success
     case .refused: .answer
@@ -113,7 +120,7 @@ public enum UpstreamFailure: Error, Sendable, Equatable, CustomStringConvertible
 
   /// Whether another attempt could end otherwise: an answer over the body
   /// limit would be as big again, and local trouble is not the upstream's.
-  var isRetryable: Bool {
+  package var isRetryable: Bool {
     switch self {
     case .transport(.tooLarge), .transport(.local), .deadline, .breakerOpen: false
     default: true
@@ -121,7 +128,7 @@ public enum UpstreamFailure: Error, Sendable, Equatable, CustomStringConvertible
   }
 
   /// Not the upstream's doing: neither breaker counts it.
-  var isLocal: Bool { self == .transport(.local) }
+  package var isLocal: Bool { self == .transport(.local) }
 
   public var description: String {
     switch self {

@@ -1,14 +1,14 @@
 /// `X-Request-Id`: the client's if it is 1–128 characters of `[A-Za-z0-9._:-]`,
 /// else a new one: a random per-process prefix and a counter.
-struct RequestIDSource {
+package struct RequestIDSource {
   private let prefixBytes: [UInt8]
   private var counter: UInt64 = 0
 
-  init<G: RandomNumberGenerator>(using random: inout G) {
+  package init<G: RandomNumberGenerator>(using random: inout G) {
     prefixBytes = Array(String(UInt32.random(in: .min ... .max, using: &random), radix: 16).utf8)
   }
 
-  mutating func id(from header: String?) -> String {
+  package mutating func id(from header: String?) -> String {
     if let header, Self.isValid(header) { return header }
     counter += 1
     // Up to 15 bytes stay in a small `String` (no heap allocation); built
@@ -28,7 +28,7 @@ struct RequestIDSource {
     }
   }
 
-  static func isValid(_ value: String) -> Bool {
+  package static func isValid(_ value: String) -> Bool {
     TokenCharacters.requestID.matches(value, length: 1...128)
   }
 }

@@ -6,11 +6,11 @@ import Telemetry
 /// `FetchMachine`, the requests and timers the machine asked for, and
 /// everyone waiting for its result (more than one when coalesced). When the
 /// last waiter leaves, the fetch is abandoned.
-final class UpstreamFetch {
-  let key: String
-  let route: UpstreamRoute
+package final class UpstreamFetch {
+  package let key: String
+  package let route: UpstreamRoute
   /// Whom the fetch is made for (its first waiter, when coalesced).
-  let caller: UpstreamCaller
+  package let caller: UpstreamCaller
   @exclusivity(unchecked) var machine: FetchMachine
   @exclusivity(unchecked) var primary: (any TransportCall)?
   @exclusivity(unchecked) var hedge: (any TransportCall)?
@@ -40,7 +40,7 @@ final class UpstreamFetch {
   @exclusivity(unchecked) private var nextWaiterID = 0
   private let onAbandoned: (UpstreamFetch) -> Void
 
-  init(
+  package init(
     key: String, route: UpstreamRoute, caller: UpstreamCaller, machine: FetchMachine,
     onAbandoned: @escaping (UpstreamFetch) -> Void
   ) {
@@ -51,14 +51,14 @@ final class UpstreamFetch {
     self.onAbandoned = onAbandoned
   }
 
-  func join(_ completion: @escaping (UpstreamResult) -> Void) -> UpstreamHandle {
+  package func join(_ completion: @escaping (UpstreamResult) -> Void) -> UpstreamHandle {
     let id = nextWaiterID
     nextWaiterID += 1
     waiters.append(Waiter(id: id, completion: completion))
     return UpstreamHandle(fetch: self, waiter: id)
   }
 
-  func leave(_ id: Int) {
+  package func leave(_ id: Int) {
     if let index = delivering[nextToServe...].firstIndex(where: { $0.id == id }) {
       delivering[index].completion = nil
       return
@@ -69,7 +69,7 @@ final class UpstreamFetch {
   }
 
   /// Cancels the timers and lets go of them (they hold the fetch).
-  func releaseTimers() {
+  package func releaseTimers() {
     retryTimer?.cancel()
     hedgeTimer?.cancel()
     retryTimer = nil
@@ -81,9 +81,9 @@ final class UpstreamFetch {
   /// is built (libevent writes them on the next turn), which added about
   /// 20 ms to each of 1,000 concurrent fan-outs. In batches, each batch's
   /// replies leave while the next is built.
-  static let waitersPerTurn = 32
+  package static let waitersPerTurn = 32
 
-  func deliver(_ result: UpstreamResult, clock: any Scheduler) {
+  package func deliver(_ result: UpstreamResult, clock: any Scheduler) {
     delivering = waiters
     nextToServe = 0
     waiters.removeAll()
@@ -117,7 +117,7 @@ public final class UpstreamHandle {
   private let waiter: Int
 
   /// `fetch` nil: answered at once (a kept answer), nothing to cancel.
-  init(fetch: UpstreamFetch?, waiter: Int) {
+  package init(fetch: UpstreamFetch?, waiter: Int) {
     self.fetch = fetch
     self.waiter = waiter
   }
