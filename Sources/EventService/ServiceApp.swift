@@ -7,9 +7,11 @@ import Telemetry
 /// and its breaker. It reaches the event API over HTTP only.
 public final class ServiceApp {
   private let context: ServiceContext
+  private let loop: EventLoop
+  /// The pooled connections the upstream client sends over.
+  private let http: HTTPClient
+  private let dispatcher: RequestDispatcher
   private var server: HTTPServer!
-  private var requestIDs: RequestIDSource
-  private var traceIDs = TraceIDGenerator()
   private var drainDeadline: LoopTimer?
   private var isShuttingDown = false
   private let memory: MemoryRelease
@@ -24,12 +26,20 @@ public final class ServiceApp {
 
   public init(loop: EventLoop, config: ServiceConfig, logger: Logger) throws {
     let upstreamAddress = config.apiBase
-    context = try ServiceContext(
-      loop: loop, config: config, upstreamAddress: upstreamAddress, logger: logger,
+    self.loop = loop
+    let http = HTTPClient(
+      loop: loop, host: upstreamAddress.host, port: upstreamAddress.port,
+      hostHeader: upstreamAddress.hostHeader,
+      tls: upstreamAddress.usesTLS ? try TLSClientContext(caFile: config.upstreamCAFile) : nil,
+      resolvConf: config.resolvConf, maxConnections: config.upstreamMaxConnections,
+      timeoutMs: config.upstreamTimeoutMs, maxBodyBytes: config.maxUpstreamBodyBytes)
+    self.http = http
+    context = ServiceContext(
+      clock: loop, config: config, transport: http,
+      tlsHandshakes: upstreamAddress.usesTLS ? { http.handshakes } : nil, logger: logger,
       metrics: ServiceMetrics())
+    dispatcher = RequestDispatcher(context: context)
     memory = MemoryRelease(context: context)
-    var random = SystemRandomNumberGenerator()
-    requestIDs = RequestIDSource(using: &random)
     // MAX_BODY_BYTES is libevent's limit too: nothing more is ever
     // buffered. A body announced over it is refused with the JSON 413
     // before libevent reads the head; one that grows past it unannounced
@@ -53,13 +63,13 @@ public final class ServiceApp {
     // registered with the loop, and `close()` breaks the cycle.
     server = try HTTPServer(loop: loop, host: config.host, port: config.port, limits: limits) {
       [self] request in
-      self.handle(request)
+      self.dispatcher.dispatch(request)
     }
     context.server = server
     var lastWarningMs: Int64?
     server.onAcceptPaused = { [context] error in
       // At most one line a second while descriptors stay exhausted.
-      let now = context.loop.nowMs
+      let now = context.clock.nowMs
       if let last = lastWarningMs, now - last < 1_000 { return }
       lastWarningMs = now
       context.logger.warning(
@@ -76,34 +86,6 @@ public final class ServiceApp {
 
   public var port: Int { server.port }
 
-  private func handle(_ request: ServerRequest) {
-    let match = RouteID.match(path: request.path)
-    let trace = request.withHeader("traceparent") {
-      TraceContext(traceparent: $0, random: &traceIDs)
-    }
-    let exchange = Exchange(
-      request: request, id: requestIDs.id(from: request.header("X-Request-Id")), trace: trace,
-      route: match?.0, context: context)
-    // Shed at once while the memory budget is spent; probes always answer.
-    if let route = match?.0, !route.isOperational,
-      !context.budget.admitsNew(elsewhere: server.replyBytesInFlight)
-    {
-      exchange.fail(.overloaded)
-      return
-    }
-    // Admission (MAX_INFLIGHT): beyond it, shed at once.
-    if let route = match?.0, !route.isOperational {
-      guard context.inflight < context.config.maxInflight else {
-        context.metrics.recordShed()
-        exchange.fail(.overloaded)
-        return
-      }
-      context.inflight += 1
-      exchange.admitted = true
-    }
-    Router(context: context).route(exchange, match: match)
-  }
-
   /// Graceful stop: refuse new connections, let requests in flight finish
   /// (at most `SHUTDOWN_GRACE_MS`), close upstream connections, then `done`.
   public func shutdown(_ done: @escaping () -> Void) {
@@ -112,18 +94,18 @@ public final class ServiceApp {
     context.logger.info(
       "shutting down", metadata: ["in_flight": .stringConvertible(server.inFlight)])
     var finished = false
-    let finish = { [context, memory] in
+    let finish = { [context, memory, http] in
       guard !finished else { return }
       finished = true
       memory.stop()
       context.breaker.stop()
       context.readBreaker?.stop()
       context.deadlines.stop()
-      context.http.shutdown()
+      http.shutdown()
       context.logger.info("stopped")
       done()
     }
-    drainDeadline = context.loop.schedule(afterMs: context.config.shutdownGraceMs) { [context] in
+    drainDeadline = loop.schedule(afterMs: context.config.shutdownGraceMs) { [context] in
       context.logger.warning("drain deadline reached; stopping with requests in flight")
       finish()
     }

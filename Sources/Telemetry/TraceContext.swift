@@ -13,6 +13,9 @@ package struct TraceContext: Sendable, Equatable {
 
   /// Continues the caller's trace from a `traceparent` value, or starts a
   /// new one (sampled) when there is none or it does not parse.
+  /// Inlinable: specialized for the caller's generator, not called through
+  /// its witness table once per number.
+  @inlinable
   package init<G: RandomNumberGenerator>(traceparent: UnsafeBufferPointer<UInt8>?, random: inout G)
   {
     let span = Self.nonZero(&random)
@@ -84,7 +87,8 @@ package struct TraceContext: Sendable, Equatable {
     return value
   }
 
-  private static func nonZero<G: RandomNumberGenerator>(_ random: inout G) -> UInt64 {
+  @inlinable
+  package static func nonZero<G: RandomNumberGenerator>(_ random: inout G) -> UInt64 {
     var value: UInt64 = 0
     while value == 0 { value = random.next() }
     return value
@@ -95,7 +99,7 @@ package struct TraceContext: Sendable, Equatable {
 /// once from the system's: ids need to be unique, not secret, and the
 /// system generator costs a system call per number.
 package struct TraceIDGenerator: RandomNumberGenerator {
-  private var state: (UInt64, UInt64, UInt64, UInt64)
+  @usableFromInline var state: (UInt64, UInt64, UInt64, UInt64)
 
   package init() {
     var system = SystemRandomNumberGenerator()
@@ -103,6 +107,7 @@ package struct TraceIDGenerator: RandomNumberGenerator {
     if state == (0, 0, 0, 0) { state.0 = 1 }
   }
 
+  @inlinable
   package mutating func next() -> UInt64 {
     let result = rotate(state.1 &* 5, 7) &* 9
     let t = state.1 << 17
@@ -115,5 +120,6 @@ package struct TraceIDGenerator: RandomNumberGenerator {
     return result
   }
 
-  private func rotate(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
+  @inlinable
+  package func rotate(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
 }

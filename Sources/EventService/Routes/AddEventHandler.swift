@@ -39,7 +39,7 @@ enum AddEventHandler {
     if let key,
       let decision = context.idempotency?.begin(
         key: key, fingerprint: SHA256.hash(request.body), newEventID: EventID.make(),
-        now: context.loop.nowMs)
+        now: context.clock.nowMs)
     {
       switch decision {
       case .send(let eventID): keyedID = eventID

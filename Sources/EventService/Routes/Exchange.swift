@@ -9,12 +9,13 @@ import UpstreamAccess
 /// id, its timing, and the one way to answer it (which also logs the request
 /// line and records its metrics).
 final class Exchange: ClientGoneObserver {
-  let request: ServerRequest
+  let request: any InboundRequest
   let id: String
   let trace: TraceContext
   /// The matched route, or nil.
   let route: RouteID?
-  private let startNs: UInt64
+  /// When it arrived, on the context's clock.
+  private let startUs: Int64
   private let context: ServiceContext
   var upstreamCalls = 0
   /// Bytes this request holds against the memory budget, given back when
@@ -40,7 +41,7 @@ final class Exchange: ClientGoneObserver {
   @exclusivity(unchecked) private var cacheUse: CacheUse?
 
   init(
-    request: ServerRequest, id: String, trace: TraceContext, route: RouteID?,
+    request: any InboundRequest, id: String, trace: TraceContext, route: RouteID?,
     context: ServiceContext
   ) {
     self.request = request
@@ -48,8 +49,8 @@ final class Exchange: ClientGoneObserver {
     self.trace = trace
     self.route = route
     self.context = context
-    startNs = MonotonicClock.nowNs()
-    deadlineUs = Int64(startNs / 1_000) + context.config.requestTimeoutMs * 1_000
+    startUs = context.clock.nowUs
+    deadlineUs = startUs + context.config.requestTimeoutMs * 1_000
   }
 
   var isAnswered: Bool { request.hasResponded }
@@ -191,7 +192,7 @@ final class Exchange: ClientGoneObserver {
 
   /// The request's metrics and its log line.
   private func record(_ status: Int) {
-    let elapsedNs = MonotonicClock.nowNs() - startNs
+    let elapsedNs = UInt64(max(0, context.clock.nowUs - startUs)) * 1_000
     context.metrics.recordRequest(route: route, status: status, nanoseconds: Int64(elapsedNs))
     context.logger.info(
       "request",

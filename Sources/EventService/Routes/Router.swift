@@ -29,8 +29,7 @@ struct Router {
     case .metrics:
       exchange.send(
         200,
-        context.metrics.render(
-          tlsHandshakes: context.config.apiBase.usesTLS ? context.http.handshakes : nil),
+        context.metrics.render(tlsHandshakes: context.tlsHandshakes?()),
         contentType: "text/plain; version=0.0.4; charset=utf-8")
     case .openAPI:
       exchange.send(200, OpenAPIDocument.bytes, contentType: "application/yaml; charset=utf-8")

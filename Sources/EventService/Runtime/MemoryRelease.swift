@@ -10,7 +10,7 @@ import Libevent
 /// a side table and made every retain of it, one a request, the slow kind.
 final class MemoryRelease {
   private let context: ServiceContext
-  private var timer: LoopTimer?
+  private var timer: (any ScheduledTimer)?
   private var residentAfterRelease: Int
   var release: () -> Void = {}
   static let checkMs: Int64 = 5_000
@@ -19,7 +19,9 @@ final class MemoryRelease {
   init(context: ServiceContext) {
     self.context = context
     residentAfterRelease = ProcessLimits.residentBytes() ?? 0
-    timer = context.loop.schedule(afterMs: Self.checkMs) { [self] in check() }
+    let timer = context.clock.makeTimer { [self] in check() }
+    self.timer = timer
+    timer.arm(afterMs: Self.checkMs)
   }
 
   func stop() {

@@ -7,13 +7,15 @@ import UpstreamAccess
 
 /// What every handler needs, created once per service.
 final class ServiceContext {
-  let loop: EventLoop
+  /// The loop's clock and timers (a `ManualScheduler` in tests).
+  let clock: any Scheduler
   let config: ServiceConfig
   let logger: Logger
   let metrics: ServiceMetrics
   let upstream: UpstreamClient
-  /// The pooled connections `upstream` sends over.
-  let http: HTTPClient
+  /// The TLS handshakes of the upstream connections, for /metrics (an
+  /// `https://` upstream only).
+  let tlsHandshakes: (() -> HTTPClient.Handshakes)?
   let breaker: BreakerGuard
   /// Over upstream GETs, when `READ_BREAKER_ENABLED`.
   let readBreaker: BreakerGuard?
@@ -30,22 +32,19 @@ final class ServiceContext {
   unowned(unsafe) var server: HTTPServer?
   var replyBytes: Int { server?.replyBytesInFlight ?? 0 }
 
+  /// `transport`: how upstream requests go out (the pooled `HTTPClient`,
+  /// or an in-memory one in tests).
   init(
-    loop: EventLoop, config: ServiceConfig, upstreamAddress: UpstreamAddress, logger: Logger,
-    metrics: ServiceMetrics
-  ) throws {
-    self.loop = loop
+    clock: any Scheduler, config: ServiceConfig, transport: any HTTPTransport,
+    tlsHandshakes: (() -> HTTPClient.Handshakes)? = nil, logger: Logger, metrics: ServiceMetrics
+  ) {
+    self.clock = clock
     self.config = config
     self.logger = logger
     self.metrics = metrics
-    http = HTTPClient(
-      loop: loop, host: upstreamAddress.host, port: upstreamAddress.port,
-      hostHeader: upstreamAddress.hostHeader,
-      tls: upstreamAddress.usesTLS ? try TLSClientContext(caFile: config.upstreamCAFile) : nil,
-      resolvConf: config.resolvConf, maxConnections: config.upstreamMaxConnections,
-      timeoutMs: config.upstreamTimeoutMs, maxBodyBytes: config.maxUpstreamBodyBytes)
+    self.tlsHandshakes = tlsHandshakes
     upstream = UpstreamClient(
-      transport: http, clock: loop, basePath: upstreamAddress.basePath,
+      transport: transport, clock: clock, basePath: config.apiBase.basePath,
       headers: config.upstreamHeaders,
       policy: FetchPolicy(
         backoff: config.retry, budget: config.retryBudget, hedging: config.hedging,
@@ -54,16 +53,16 @@ final class ServiceContext {
         staleIfErrorMs: config.staleIfErrorMs, ttlMs: config.cacheTTLMs,
         maxBytes: config.cacheMaxBytes),
       coalesce: config.coalesceGets, metrics: metrics, logger: logger)
-    breaker = BreakerGuard(settings: config.breaker, clock: loop, logger: logger, metrics: metrics)
+    breaker = BreakerGuard(settings: config.breaker, clock: clock, logger: logger, metrics: metrics)
     // A read probe may take its whole deadline (retries, a fan-out).
     var readSettings = config.breaker
     readSettings.probeTimeoutMs = max(readSettings.probeTimeoutMs, config.requestTimeoutMs)
     readBreaker =
       config.readBreakerEnabled
-      ? BreakerGuard(.read, settings: readSettings, clock: loop, logger: logger, metrics: metrics)
+      ? BreakerGuard(.read, settings: readSettings, clock: clock, logger: logger, metrics: metrics)
       : nil
     budget = MemoryBudget(limit: config.maxBufferedBytes)
-    deadlines = RequestDeadlines(clock: loop)
+    deadlines = RequestDeadlines(clock: clock)
     idempotency =
       config.idempotencyMaxKeys > 0
       ? IdempotencyStore(ttlMs: config.idempotencyTTLMs, capacity: config.idempotencyMaxKeys) : nil
