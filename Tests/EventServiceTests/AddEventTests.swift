@@ -80,10 +80,10 @@ struct AddEventTests {
     ] as [(String?, String, Int, String)])
   func badRequestsNeverReachTheUpstream(
     contentType: String?, body: String, status: Int, mention: String
-  ) throws {
-    let stack = try ServiceStack.withMock()
-    defer { stack.stop() }
-    let response = try stack.postJSON(body, contentType: contentType)
+  ) {
+    // In memory: the route, with no socket.
+    let service = InMemoryService()
+    let response = service.post(body, contentType: contentType)
     #expect(response.status == status)
     if status == 400 {
       #expect(response.errorCode == "invalid_body")
@@ -91,7 +91,7 @@ struct AddEventTests {
     } else {
       #expect(response.errorCode == mention)
     }
-    #expect(stack.upstreamRequests["addEvent"] == 0)
+    #expect(service.transport.sent.isEmpty)
   }
 
   @Test func oversizedBodyIs413() throws {

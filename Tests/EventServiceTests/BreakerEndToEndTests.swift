@@ -57,14 +57,11 @@ struct BreakerEndToEndTests {
     defer { stack.stop() }
     for _ in 0..<3 { _ = try stack.postJSON(Self.event) }
     #expect(try health(stack).state == "OPEN")
-    // When exactly is `BreakerGuardTests`' business, on a manual clock; here
-    // only that the loop's timer does it, with no request.
-    let openedAt = Date()
-    var state = "OPEN"
-    while state == "OPEN" && Date().timeIntervalSince(openedAt) < 10 {
-      usleep(10_000)
-      state = try health(stack).state
-    }
+    // When exactly is the manual clock's business (`BreakerGuardTests`,
+    // `RoutesInMemoryTests`); here only that the loop's timer does it, with
+    // no request.
+    try TestHTTP.waitUntil { (try? health(stack).state) == "HALF_OPEN" }
+    let state = try health(stack).state
     #expect(state == "HALF_OPEN")
     #expect(try health(stack).retryAfter == .number("0"))
     #expect(stack.upstreamRequests["POST /addEvent"] == 3)
@@ -82,7 +79,7 @@ struct BreakerEndToEndTests {
     }
     defer { stack.stop() }
     for _ in 0..<3 { _ = try stack.postJSON(Self.event) }
-    usleep(300_000)
+    try TestHTTP.waitUntil { (try? health(stack).state) == "HALF_OPEN" }
     let responses = try stack.sendAll(
       Array(repeating: .postJSON("/addEvent", Self.event), count: 50))
     #expect(responses.filter { $0.status == 200 }.count == 1)
@@ -100,7 +97,7 @@ struct BreakerEndToEndTests {
     }
     defer { stack.stop() }
     for _ in 0..<3 { _ = try stack.postJSON(Self.event) }
-    usleep(300_000)
+    try TestHTTP.waitUntil { (try? health(stack).state) == "HALF_OPEN" }
     let probe = try stack.postJSON(Self.event)
     #expect(probe.errorCode == "upstream_unavailable")
     #expect(try health(stack).state == "OPEN")
