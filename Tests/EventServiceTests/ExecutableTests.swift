@@ -21,7 +21,7 @@ struct ExecutableTests {
     let stderr = Pipe()
     process.standardError = stderr
     process.standardOutput = Pipe()
-    try process.run()
+    try Launch.run(process)
     process.waitUntilExit()
     let output = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     #expect(process.terminationStatus == 2)
@@ -122,7 +122,7 @@ extension ExecutableTests {
     guard let process = process("event-mock", arguments: flags) else { return }
     let stdout = Pipe()
     process.standardOutput = stdout
-    try process.run()
+    try Launch.run(process)
     defer {
       process.terminate()
       process.waitUntilExit()
@@ -162,7 +162,7 @@ extension ExecutableTests {
     wrapper.currentDirectoryURL = service.currentDirectoryURL
     let stdout = Pipe()
     wrapper.standardOutput = stdout
-    try wrapper.run()
+    try Launch.run(wrapper)
     var stopped = false
     defer { if !stopped { wrapper.terminate() } }
     // LOG_LEVEL warning hides the listening line: find the port from /proc.

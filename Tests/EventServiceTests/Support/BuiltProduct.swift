@@ -72,7 +72,7 @@ struct RunningService {
     stdout = Pipe()
     process.standardOutput = stdout
     process.standardError = Pipe()
-    try process.run()
+    try Launch.run(process)
     self.process = process
     var port: Int?
     let started = Date()

@@ -86,7 +86,7 @@ struct TestCertificates: Sendable {
     let errors = Pipe()
     process.standardError = errors
     process.standardOutput = Pipe()
-    try process.run()
+    try Launch.run(process)
     process.waitUntilExit()
     guard process.terminationStatus == 0 else {
       let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
