@@ -36,29 +36,8 @@ public final class EventLoop {
 
   /// Runs until `stop()` or until nothing is left to wait for.
   public func run() {
-    let outer = Self.running
-    Self.setRunning(self)
-    defer { Self.setRunning(outer) }
     event_base_dispatch(base)
   }
-
-  /// The loop running on this thread, if any: for the rare callback that
-  /// libevent gives none of our context (a listener's accept error).
-  static var running: EventLoop? {
-    pthread_getspecific(runningKey).map {
-      Unmanaged<EventLoop>.fromOpaque($0).takeUnretainedValue()
-    }
-  }
-
-  private static func setRunning(_ loop: EventLoop?) {
-    pthread_setspecific(runningKey, loop.map { Unmanaged.passUnretained($0).toOpaque() })
-  }
-
-  private static let runningKey: pthread_key_t = {
-    var key = pthread_key_t()
-    pthread_key_create(&key, nil)
-    return key
-  }()
 
   /// Ends `run()` after the callbacks of the current iteration.
   public func stop() { event_base_loopexit(base, nil) }

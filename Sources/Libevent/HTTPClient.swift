@@ -139,7 +139,8 @@ public final class HTTPClient {
         onDeadline: { [weak self] id in self?.report { $0.deadlinePassed(id) } },
         onDialTimeout: { [weak self] id in self?.dialTimedOut(id) },
         onPeerClose: { [weak self] id in self?.report { $0.closedByPeer(id) } },
-        onConnected: { [weak self] connection in self?.connected(connection) })
+        onConnected: { [weak self] connection in self?.connected(connection) },
+        onLoopClosed: { [weak self] in self?.shutdown() })
       apply(pool.connected(id))
     case .send(let call, let connection): start(call, on: connection)
     case .armDeadline(let id):
@@ -181,6 +182,8 @@ public final class HTTPClient {
   }
 
   private func reap() {
+    // The loop's registry holds each until it is freed.
+    for connection in retired { connection.freeNow() }
     retired.removeAll()
     for handle in retiredHandles { evhttp_connection_free(handle) }
     retiredHandles.removeAll()

@@ -1,5 +1,6 @@
 internal import CLibevent
 import Glibc
+import Synchronization
 
 public struct BindError: Error, CustomStringConvertible {
   public let host: String
@@ -102,7 +103,7 @@ public final class HTTPServer: LoopRegistration {
         guard let raw, let arg else { return }
         Unmanaged<HTTPServer>.fromOpaque(arg).takeUnretainedValue().accept(raw)
       }, Unmanaged.passUnretained(self).toOpaque())
-    Self.watchAcceptErrors(of: evhttp_bound_socket_get_listener(bound))
+    Self.watchAcceptErrors(of: evhttp_bound_socket_get_listener(bound), owner: self)
     register()
   }
 
@@ -135,6 +136,7 @@ public final class HTTPServer: LoopRegistration {
 
   private func unlistenIfBound() {
     guard let bound, let http else { return }
+    Self.forgetOwner(of: evhttp_bound_socket_get_listener(bound))
     evhttp_del_accept_socket(http, bound)
     self.bound = nil
   }
@@ -279,8 +281,7 @@ public final class HTTPServer: LoopRegistration {
 
   /// Out of file descriptors, evhttp's listener would retry accept() in a busy
   /// loop (docs/libevent-boundary.md): pause accepting for 100 ms instead.
-  fileprivate func acceptFailed(listener: OpaquePointer) {
-    let error = errno
+  fileprivate func acceptFailed(listener: OpaquePointer, error: Int32) {
     evconnlistener_disable(listener)
     if acceptRetryTimer?.isArmed != true { onAcceptPaused?(error) }
     if acceptRetryTimer == nil {
@@ -320,20 +321,32 @@ extension HTTPServer {
     return listener
   }
 
-  /// libevent hands a listener's error callback only evhttp's own argument,
-  /// never ours. The callback runs inside `loop.run()`, so the running loop
-  /// is known, and the server is the one among its registrations that owns
-  /// this listener (a short scan, and only when accept() failed).
-  fileprivate static func watchAcceptErrors(of listener: OpaquePointer?) {
+  /// libevent hands a listener's error callback only the listener's
+  /// argument, which evhttp took for its own. So the server that owns each
+  /// listener is written down here, by the listener's address, from the
+  /// bind until the listener is freed: the callback (only ever run when
+  /// accept() failed) looks its server up, with no scan and nothing kept per
+  /// thread.
+  private static let owners = Mutex<[UInt: UInt]>([:])
+
+  fileprivate static func watchAcceptErrors(of listener: OpaquePointer?, owner: HTTPServer) {
     guard let listener else { return }
+    let server = UInt(bitPattern: Unmanaged.passUnretained(owner).toOpaque())
+    owners.withLock { $0[UInt(bitPattern: listener)] = server }
     evconnlistener_set_error_cb(listener) { listener, _ in
-      guard let listener, let loop = EventLoop.running else { return }
-      let server = loop.registry.lazy.compactMap { $0 as? HTTPServer }.first {
-        $0.listener == listener
-      }
-      server?.acceptFailed(listener: listener)
+      let error = errno
+      guard let listener,
+        let server = HTTPServer.owners.withLock({ $0[UInt(bitPattern: listener)] }),
+        let pointer = UnsafeMutableRawPointer(bitPattern: server)
+      else { return }
+      Unmanaged<HTTPServer>.fromOpaque(pointer).takeUnretainedValue()
+        .acceptFailed(listener: listener, error: error)
     }
   }
 
-  private var listener: OpaquePointer? { bound.flatMap { evhttp_bound_socket_get_listener($0) } }
+  fileprivate static func forgetOwner(of listener: OpaquePointer?) {
+    guard let listener else { return }
+    _ = owners.withLock { $0.removeValue(forKey: UInt(bitPattern: listener)) }
+  }
+
 }

@@ -11,9 +11,12 @@ import Glibc
 /// A new connection has no `evcon` until it is dialed: the host is
 /// resolved first, then its addresses are dialed in order until one
 /// connects (`HTTPClient` does this).
-final class PooledConnection {
+///
+/// Like everything else libevent calls back (its close callback and its
+/// output-buffer hook get this object, unretained), it is held by the
+/// loop's registry from its creation until `freeNow`.
+final class PooledConnection: LoopRegistration {
   let id: ConnectionPool.ConnectionID
-  private unowned(unsafe) let loop: EventLoop
   private let port: Int
   private let timeoutMs: Int64
   private let maxBodyBytes: Int
@@ -44,6 +47,9 @@ final class PooledConnection {
   private let verifyError = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
   private let onPeerClose: (ConnectionPool.ConnectionID) -> Void
   private let onConnected: (PooledConnection) -> Void
+  /// The loop is being closed with this connection open: its client ends
+  /// every call and frees every connection, aborting requests first.
+  private let onLoopClosed: () -> Void
   private var isFreed = false
 
   init(
@@ -52,10 +58,10 @@ final class PooledConnection {
     onDeadline: @escaping (ConnectionPool.ConnectionID) -> Void,
     onDialTimeout: @escaping (ConnectionPool.ConnectionID) -> Void,
     onPeerClose: @escaping (ConnectionPool.ConnectionID) -> Void,
-    onConnected: @escaping (PooledConnection) -> Void
+    onConnected: @escaping (PooledConnection) -> Void,
+    onLoopClosed: @escaping () -> Void
   ) {
     self.id = id
-    self.loop = loop
     self.host = host
     self.port = port
     self.tls = tls
@@ -64,8 +70,17 @@ final class PooledConnection {
     self.onPeerClose = onPeerClose
     self.onConnected = onConnected
     verifyError.pointee = 0
-    deadline = LoopTimer(loop: loop) { onDeadline(id) }
     self.onDialTimeout = onDialTimeout
+    self.onLoopClosed = onLoopClosed
+    super.init(loop: loop)
+    deadline = LoopTimer(loop: loop) { onDeadline(id) }
+    register()
+  }
+
+  /// `EventLoop.close()` with the connection still open.
+  override func endRegistration() {
+    onLoopClosed()
+    freeNow()
   }
 
   deinit {
@@ -227,6 +242,7 @@ final class PooledConnection {
   func freeNow() {
     guard !isFreed else { return }
     isFreed = true
+    unregister()
     deadline.cancel()
     dialTimer?.cancel()
     lookup?.cancel()

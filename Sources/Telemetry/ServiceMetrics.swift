@@ -149,7 +149,10 @@ public final class ServiceMetrics {
   }
 
   public func recordShortCircuit(breaker name: BreakerName) {
-    (name == .write ? writeBreaker : readBreaker)?.shortCircuited.increment()
+    switch name {
+    case .write: writeBreaker?.shortCircuited.increment()
+    case .read: readBreaker?.shortCircuited.increment()
+    }
   }
 
   public func recordHedge(sent: Bool) { (sent ? hedges : hedgesRefused).increment() }

@@ -111,8 +111,8 @@ struct LoopRegistrationTests {
     early.cancel()
     #expect(server.inFlight == 1)
     // The server, its drop timer, its deadline tick (a client connection is
-    // open), the client's deadline.
-    #expect(loop.registrationCount == 4)
+    // open), the client's pooled connection and its deadline.
+    #expect(loop.registrationCount == 5)
     loop.close()
     #expect(loop.registrationCount == 0)
     #expect(server.isClosed)
