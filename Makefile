@@ -18,10 +18,10 @@ ci: ## what CI runs on a fresh clone (about 10 minutes)
 	./.ci/run
 
 sanitize: ## the test suite under AddressSanitizer
-	./scripts/sanitize.sh address
+	./scripts/check/sanitize.sh address
 
 valgrind: ## the release binary under valgrind: pooled GETs, hostile peers, TLS
-	./scripts/valgrind.sh
+	./scripts/check/valgrind.sh
 
 bench: ## load tests with wrk (SECTIONS="health users", DURATION=5)
 	./scripts/bench.sh $(SECTIONS)
@@ -33,20 +33,20 @@ bench-tls: ## what TLS to the upstream costs against plain HTTP
 	./scripts/bench.sh tls
 
 fuzz: ## the JSON parser, differential fuzzing for FUZZ_SECONDS (60)
-	./scripts/fuzz-json.sh $(or $(FUZZ_SECONDS),60)
+	./scripts/check/fuzz-json.sh $(or $(FUZZ_SECONDS),60)
 
 api-fuzz: ## schemathesis against a live service and its OpenAPI document
-	./scripts/api-fuzz.sh
+	./scripts/check/api-fuzz.sh
 
 cluster: ## three instances behind HAProxy on :8080 (scripts/cluster.sh stop ends it)
 	./scripts/cluster.sh 3
 
 cluster-test: ## rolling restart and SIGKILL under load, no failed request
-	./scripts/cluster-test.sh
+	./scripts/cluster/test.sh
 
 docs: ## regenerate what docs/ feeds into the code and assets
-	./scripts/generate-openapi.sh
-	./scripts/render-diagram.sh
+	./scripts/dev/generate-openapi.sh
+	./scripts/dev/render-diagram.sh
 
 check-deploy: ## the systemd unit and the Kubernetes files checked
-	./scripts/check-deploy.sh
+	./scripts/check/deploy-files.sh

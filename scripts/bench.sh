@@ -35,10 +35,10 @@
 #               static /health: how far the service is from a C proxy's floor
 #   tls         TLS to the upstream against plain HTTP: instructions per
 #               request (keep-alive, full and resumed handshakes, a 1,000-event
-#               fan-out cold and warm) and wall clock (scripts/bench-tls.sh)
-#   instr       see scripts/bench-instr.sh (`instr --tls`: the TLS counts alone)
+#               fan-out cold and warm) and wall clock (scripts/bench/tls.sh)
+#   instr       see scripts/bench/instr.sh (`instr --tls`: the TLS counts alone)
 #   outage, blackhole, overload, fanlimit
-#               reads through outages and overload (scripts/bench-reads.sh):
+#               reads through outages and overload (scripts/bench/reads.sh):
 #               stale answers and the read breaker in a 30 s outage, the
 #               request deadline against a black hole, admission under 5,000
 #               clients, the fan-out limit
@@ -46,11 +46,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/wait.sh
 . scripts/lib/bench.sh
-if [ "${1:-}" = instr ] && [ "${2:-}" = --tls ]; then INSTR_ONLY=1 exec ./scripts/bench-tls.sh; fi
-[ "${1:-}" = instr ] && exec ./scripts/bench-instr.sh "${@:2}"
-if [ "${1:-}" = tls ]; then exec ./scripts/bench-tls.sh; fi
-case "${1:-}" in outage | blackhole | overload | fanlimit) exec ./scripts/bench-reads.sh "$@" ;; esac
-./scripts/ensure-deps.sh wrk curl gnuplot-nox nginx-light
+if [ "${1:-}" = instr ] && [ "${2:-}" = --tls ]; then INSTR_ONLY=1 exec ./scripts/bench/tls.sh; fi
+[ "${1:-}" = instr ] && exec ./scripts/bench/instr.sh "${@:2}"
+if [ "${1:-}" = tls ]; then exec ./scripts/bench/tls.sh; fi
+case "${1:-}" in outage | blackhole | overload | fanlimit) exec ./scripts/bench/reads.sh "$@" ;; esac
+./scripts/lib/ensure-deps.sh wrk curl gnuplot-nox nginx-light
 swift build -c release --product event-service >/dev/null
 swift build -c release --product event-mock >/dev/null
 BIN=$(swift build -c release --show-bin-path)
@@ -313,7 +313,7 @@ for section in $SECTIONS; do
     done
     table_header "addevent: POST /addEvent answered 503 circuit_open (breaker OPEN)"
     measure addevent "POST /addEvent (503)" "$service" "http://127.0.0.1:$service_port/addEvent" \
-      "$CONNECTIONS" -s scripts/bench-addevent.lua
+      "$CONNECTIONS" -s scripts/bench/addevent.lua
     stop_service
     ;;
   users)
@@ -339,7 +339,7 @@ for section in $SECTIONS; do
     start_service bigbody MAX_BODY_BYTES=262144 API_BASE="http://127.0.0.1:$big_mock_port"
     table_header "bigbody: POST /addEvent, 180 KB multibyte body, accepted"
     measure bigbody "POST /addEvent 180 KB" "$service" "http://127.0.0.1:$service_port/addEvent" 4 \
-      -s scripts/bench-bigbody.lua
+      -s scripts/bench/bigbody.lua
     stop_service
     kill "$big_mock"
     wait "$big_mock" 2>/dev/null || true

@@ -119,7 +119,7 @@ start() {
     echo "already running (scripts/cluster.sh stop first)" >&2
     exit 1
   }
-  ./scripts/ensure-deps.sh haproxy socat curl
+  ./scripts/lib/ensure-deps.sh haproxy socat curl
   swift build -c release --product event-service >/dev/null
   swift build -c release --product event-mock >/dev/null
   mkdir -p "$STATE"

@@ -17,7 +17,7 @@ struct OpenAPIDocumentTests {
   @Test func theBinaryCarriesTheDocumentByteForByte() throws {
     #expect(
       OpenAPIDocument.bytes == (try Self.file("docs/openapi.yaml")),
-      "run scripts/generate-openapi.sh after editing docs/openapi.yaml")
+      "run scripts/dev/generate-openapi.sh after editing docs/openapi.yaml")
   }
 
   @Test func itIsServedAtOpenapiYaml() throws {

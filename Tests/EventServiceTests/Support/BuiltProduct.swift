@@ -14,7 +14,7 @@ enum BuiltProduct {
   }
 
   /// `variables` plus the sanitizer settings of the test process, so a
-  /// binary built with a sanitizer runs as `scripts/sanitize.sh` configured
+  /// binary built with a sanitizer runs as `scripts/check/sanitize.sh` configured
   /// it (LeakSanitizer off there: it reports the Swift runtime's caches).
   static func environment(_ variables: [String: String]) -> [String: String] {
     let inherited = ProcessInfo.processInfo.environment.filter {

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A deliberately hostile event API on loopback, for scripts/valgrind.sh.
+"""A deliberately hostile event API on loopback, for scripts/check/valgrind.sh.
 
 Usage: hostile-upstream.py PORT
 

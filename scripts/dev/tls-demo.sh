@@ -3,11 +3,11 @@
 # a throwaway CA, a certificate for localhost / 127.0.0.1 / ::1 signed by it
 # (valid 30 days), an API-key header file, and a copy of config.json that
 # points the service at the embedded mock over HTTPS with them.
-# Usage: scripts/dev-tls.sh [DIR]   (default .tls-demo; prints DIR/config.json)
+# Usage: scripts/dev/tls-demo.sh [DIR]   (default .tls-demo; prints DIR/config.json)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 dir="${1:-.tls-demo}"
-command -v openssl >/dev/null || ./scripts/ensure-deps.sh openssl >&2
+command -v openssl >/dev/null || ./scripts/lib/ensure-deps.sh openssl >&2
 mkdir -p "$dir"
 dir="$(cd "$dir" && pwd)"
 if [ ! -s "$dir/localhost.pem" ] || ! openssl x509 -checkend 86400 -noout -in "$dir/localhost.pem" >/dev/null; then

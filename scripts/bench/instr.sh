@@ -15,9 +15,9 @@
 # or INSTR_ENV="LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2" to
 # compare allocators.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 . scripts/lib/wait.sh
-./scripts/ensure-deps.sh wrk curl valgrind
+./scripts/lib/ensure-deps.sh wrk curl valgrind
 PROFILE=0
 [ "${1:-}" = "--profile" ] && PROFILE=1
 SECONDS_PER_RUN=${INSTR_SECONDS:-3}
@@ -73,7 +73,7 @@ measure() {
   printf '| %s | %s | %s |\n' "$label" "$requests" "$((instructions / requests))"
 }
 measure "GET /health" health /health
-measure "POST /addEvent, 503 circuit_open" addevent /addEvent scripts/bench-addevent.lua
+measure "POST /addEvent, 503 circuit_open" addevent /addEvent scripts/bench/addevent.lua
 measure "GET /getUsers" users /getUsers
 measure "GET /getEventsByUserId/1" events /getEventsByUserId/1
 measure "GET /metrics" metrics /metrics

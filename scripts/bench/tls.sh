@@ -3,7 +3,7 @@
 # (run through `scripts/bench.sh tls`, or `scripts/bench.sh instr --tls` for
 # the instruction counts alone).
 #
-# Instructions (callgrind, as scripts/bench-instr.sh counts them: the
+# Instructions (callgrind, as scripts/bench/instr.sh counts them: the
 # service process only, ÷ requests served):
 #   - GET /getUsers on a warm keep-alive connection, plain and TLS;
 #   - POST /addEvent, accepted: every one on a new upstream connection (a
@@ -16,10 +16,10 @@
 # 1,000-event fan-out's latency cold and warm at 500 ms per event, plain and
 # TLS. The service on CPU 0, the mock and wrk on CPU 1.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 . scripts/lib/wait.sh
 . scripts/lib/bench.sh
-./scripts/ensure-deps.sh wrk curl valgrind openssl
+./scripts/lib/ensure-deps.sh wrk curl valgrind openssl
 SECONDS_PER_RUN=${INSTR_SECONDS:-3}
 PORT=${BENCH_PORT:-3170}
 out=bench-results/tls-$(date -u +%Y%m%dT%H%M%SZ)
@@ -29,7 +29,7 @@ swift build -c release --product event-mock >/dev/null
 BIN=$(swift build -c release --show-bin-path)
 strip --strip-debug -o "$out/event-service" "$BIN/event-service"
 tls="$out/tls"
-./scripts/dev-tls.sh "$tls" >/dev/null
+./scripts/dev/tls-demo.sh "$tls" >/dev/null
 echo "machine: $(machine)"
 echo "results: $out"
 
@@ -142,7 +142,7 @@ for kind in plain tls full; do
   # One at a time: every POST opens a new upstream connection, which
   # resumes the session the one before it left.
   WRK_CONNECTIONS=1 count "$kind: POST /addEvent, new connection" \
-    "wrk_warm /addEvent scripts/bench-addevent.lua" wrk_requests /addEvent scripts/bench-addevent.lua
+    "wrk_warm /addEvent scripts/bench/addevent.lua" wrk_requests /addEvent scripts/bench/addevent.lua
   stop_service
 done
 for kind in plain tls; do

@@ -3,7 +3,7 @@
 # and drives it through the paths that own C contexts: pooled GETs with dropped
 # connections and retries, a 300-event fan-out, the breaker opening, malformed
 # and truncated requests, a client that hangs up, and SIGTERM with a request in
-# flight. A second run puts a hostile upstream (scripts/hostile-upstream.py:
+# flight. A second run puts a hostile upstream (scripts/check/hostile-upstream.py:
 # interim 1xx answers, a body that never ends) and hostile clients (trickled
 # headers, an oversized announced body, smuggling framing, a chunked body) in
 # front of it. A third run serves the mock over TLS and the service calls it
@@ -16,9 +16,9 @@
 # The binary links mimalloc; memcheck's preloaded malloc and free still come
 # first, so every allocation is tracked (the heap summary counts them all).
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 . scripts/lib/wait.sh
-./scripts/ensure-deps.sh valgrind netcat-openbsd curl python3
+./scripts/lib/ensure-deps.sh valgrind netcat-openbsd curl python3
 if [ -n "${1:-}" ]; then
   BIN=$1
 else
@@ -30,7 +30,7 @@ else
   strip --strip-debug -o "$BIN" "$(swift build -c release --show-bin-path)/event-service"
 fi
 PORT=3400 API_BASE=http://127.0.0.1:3401 MOCK='{"PORT":3401,"EVENT_DELAY_MS":50,"FAIL_DELAY_MS":10,"ERROR_RATE":0.3,"EXTRA_USERS":[{"id":"big","events":300}]}' BACKOFF_MS=300 UPSTREAM_TIMEOUT_MS=1000 \
-  valgrind --suppressions=scripts/valgrind.supp --error-exitcode=9 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite -q $BIN > /tmp/valgrind-service.out 2> /tmp/valgrind-service.err &
+  valgrind --suppressions=scripts/check/valgrind.supp --error-exitcode=9 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite -q $BIN > /tmp/valgrind-service.out 2> /tmp/valgrind-service.err &
 pid=$!
 wait_http http://127.0.0.1:3400/health 60
 for i in $(seq 10); do curl -s -o /dev/null localhost:3400/getUsers; curl -s -o /dev/null localhost:3400/getEvents; done
@@ -47,11 +47,11 @@ grep -v "^### unhandled" /tmp/valgrind-service.err | head -60
 echo "service exit status under valgrind: $status (0 = clean; 9 = valgrind found errors)"
 
 echo "== hostile peers"
-python3 scripts/hostile-upstream.py 3411 &
+python3 scripts/check/hostile-upstream.py 3411 &
 hostile=$!
 PORT=3410 API_BASE=http://127.0.0.1:3411 MOCK='{"ENABLED":false}' MAX_UPSTREAM_BODY_BYTES=1048576 \
   CLIENT_HEADER_TIMEOUT_MS=500 CLIENT_BODY_TIMEOUT_MS=500 COALESCE_GETS=false \
-  valgrind --suppressions=scripts/valgrind.supp --error-exitcode=9 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite -q $BIN > /tmp/valgrind-hostile.out 2> /tmp/valgrind-hostile.err &
+  valgrind --suppressions=scripts/check/valgrind.supp --error-exitcode=9 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite -q $BIN > /tmp/valgrind-hostile.out 2> /tmp/valgrind-hostile.err &
 pid=$!
 wait_http http://127.0.0.1:3410/health 60
 for i in $(seq 8); do curl -s localhost:3410/getEventsByUserId/u$i; echo; done
@@ -67,15 +67,15 @@ echo "hostile-peers service exit status under valgrind: $hostile_status (0 = cle
 [ "$status" -eq 0 ] && status=$hostile_status
 
 echo "== TLS"
-config=$(./scripts/dev-tls.sh .build-valgrind/tls)
+config=$(./scripts/dev/tls-demo.sh .build-valgrind/tls)
 # 40 events: every new connection does an ECDHE key exchange, even resumed,
 # and under valgrind each takes tens of milliseconds.
 PORT=3420 API_BASE=https://localhost:3421 MOCK='{"PORT":3421,"EVENT_DELAY_MS":50,"FAIL_DELAY_MS":10,"ERROR_RATE":0.2,"EXTRA_USERS":[{"id":"big","events":40}]}' BACKOFF_MS=300 UPSTREAM_TIMEOUT_MS=5000 \
-  valgrind --suppressions=scripts/valgrind.supp --error-exitcode=9 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite -q $BIN --config "$config" > /tmp/valgrind-tls.out 2> /tmp/valgrind-tls.err &
+  valgrind --suppressions=scripts/check/valgrind.supp --error-exitcode=9 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite -q $BIN --config "$config" > /tmp/valgrind-tls.out 2> /tmp/valgrind-tls.err &
 pid=$!
 # The same mock, but a service that does not trust its CA: every handshake fails verification.
 PORT=3422 API_BASE=https://localhost:3421 MOCK='{"ENABLED":false}' GET_RETRIES=1 \
-  valgrind --suppressions=scripts/valgrind.supp --error-exitcode=9 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite -q $BIN > /tmp/valgrind-untrusted.out 2> /tmp/valgrind-untrusted.err &
+  valgrind --suppressions=scripts/check/valgrind.supp --error-exitcode=9 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite -q $BIN > /tmp/valgrind-untrusted.out 2> /tmp/valgrind-untrusted.err &
 untrusted=$!
 wait_http http://127.0.0.1:3420/health 60
 wait_http http://127.0.0.1:3422/health 60

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Three instances behind HAProxy under load (scripts/cluster-load.py: GET
+# Three instances behind HAProxy under load (scripts/cluster/load.py: GET
 # /getUsers, GET /getEventsByUserId/1 and POST /addEvent on keep-alive
 # connections), through two events:
 #   rolling  scripts/cluster.sh restart replaces every instance in turn
@@ -14,8 +14,8 @@
 # The mock never fails here (ERROR_RATE 0, every write accepted, 50 ms event
 # delay), so every failure counted is the cluster's.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-./scripts/ensure-deps.sh haproxy socat curl python3
+cd "$(dirname "$0")/../.."
+./scripts/lib/ensure-deps.sh haproxy socat curl python3
 export CLUSTER_PORT=${CLUSTER_PORT:-8080}
 export MOCK_ARGS="--error-rate 0 --event-delay-ms 50 --ok-count 1000000 --fail-count 0"
 out=$(mktemp -d)
@@ -28,7 +28,7 @@ run_phase() {
   local name=$1
   shift
   rm -f "$out/stop"
-  python3 scripts/cluster-load.py 127.0.0.1 "$CLUSTER_PORT" "$out/stop" 12 >"$out/$name.json" &
+  python3 scripts/cluster/load.py 127.0.0.1 "$CLUSTER_PORT" "$out/stop" 12 >"$out/$name.json" &
   local load=$!
   sleep 2
   "$@"

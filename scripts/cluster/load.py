@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Load for scripts/cluster-test.sh: threads on keep-alive connections send
+"""Load for scripts/cluster/test.sh: threads on keep-alive connections send
 GET /getUsers, GET /getEventsByUserId/1 and POST /addEvent in turn until the
 stop file appears, then print per request kind: requests, 2xx, other
 statuses, connection errors (including requests that hung past the timeout)

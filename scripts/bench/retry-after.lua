@@ -1,4 +1,4 @@
--- wrk clients that honour Retry-After (scripts/bench-reads.sh overload): after
+-- wrk clients that honour Retry-After (scripts/bench/reads.sh overload): after
 -- a 503, a connection of the thread waits the seconds it names before asking
 -- again. (wrk's Lua state is per thread, so the wait falls on the thread's
 -- next request, from whichever connection: the same number of waits.)

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Differential fuzzing of MiniJSON against FoundationEssentials' JSONDecoder
 # (Sources/json-fuzz): libFuzzer with AddressSanitizer, for a bounded time.
-#   scripts/fuzz-json.sh        # 60 s
-#   scripts/fuzz-json.sh 600    # longer
+#   scripts/check/fuzz-json.sh        # 60 s
+#   scripts/check/fuzz-json.sh 600    # longer
 # Starts from the committed seed corpus (Tests/JSONFuzzCorpus) and fails on
 # any finding: the input is kept under .build-fuzz/findings/; add it to the
 # corpus and as a unit test once understood. The random seed is fixed
 # (FUZZ_SEED, default 1), so a run explores the same inputs in the same order
 # wherever it runs; set another seed to explore elsewhere.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-./scripts/ensure-deps.sh
+cd "$(dirname "$0")/../.."
+./scripts/lib/ensure-deps.sh
 seconds=${1:-60}
 # SwiftPM names an executable's entry `<module>_main`; the fuzz target starts
 # libFuzzer's driver from there. lld links the libFuzzer runtime where gold fails.

@@ -10,9 +10,9 @@
 # that never fails, so any 5xx is the service's own fault; the failing
 # upstream's 502/503 paths are covered by the end-to-end tests.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 . scripts/lib/wait.sh
-./scripts/ensure-deps.sh curl python3-pip
+./scripts/lib/ensure-deps.sh curl python3-pip
 python3 -m pip install --quiet --disable-pip-version-check \
   "schemathesis==${SCHEMATHESIS_VERSION:-4.32.5}" "openapi-spec-validator==${VALIDATOR_VERSION:-0.9.0}" \
   2>/dev/null || python3 -m pip install --quiet --break-system-packages --disable-pip-version-check \
@@ -29,7 +29,7 @@ service=$!
 trap 'kill $service 2>/dev/null; wait $service 2>/dev/null || true' EXIT
 wait_http "http://127.0.0.1:$port/health"
 
-timeout "${API_FUZZ_SECONDS:-300}" schemathesis --config-file scripts/schemathesis.toml run docs/openapi.yaml \
+timeout "${API_FUZZ_SECONDS:-300}" schemathesis --config-file scripts/check/schemathesis.toml run docs/openapi.yaml \
   --url "http://127.0.0.1:$port" --checks all --seed "${API_FUZZ_SEED:-1}" \
   --max-examples "${API_FUZZ_EXAMPLES:-800}" --request-timeout 5 --no-color
 kill -0 $service || { echo "the service died during the run" >&2; exit 1; }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the system packages the build needs, if missing (Debian/Ubuntu).
-# Usage: scripts/ensure-deps.sh [extra-package ...]
+# Usage: scripts/lib/ensure-deps.sh [extra-package ...]
 set -euo pipefail
 
 packages=(libevent-dev libssl-dev libmimalloc-dev pkg-config "$@")

@@ -4,8 +4,8 @@
 # unit names /usr/local/bin, which a build machine does not have), and
 # deploy/kubernetes/ with kubernetes-validate (schemas bundled, no cluster).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-./scripts/ensure-deps.sh systemd python3-pip
+cd "$(dirname "$0")/../.."
+./scripts/lib/ensure-deps.sh systemd python3-pip
 swift build -c release --product event-service >/dev/null
 bin="$(swift build -c release --show-bin-path)/event-service"
 dir=$(mktemp -d)

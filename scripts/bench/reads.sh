@@ -15,10 +15,10 @@
 #   fanlimit   a 1,000-event user (50 ms lookups) with FANOUT_CONCURRENCY 0,
 #              100 and 10: answer time and the mock's peak concurrent requests
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 . scripts/lib/wait.sh
 . scripts/lib/bench.sh
-./scripts/ensure-deps.sh curl
+./scripts/lib/ensure-deps.sh curl
 swift build -c release --product event-service >/dev/null
 swift build -c release --product event-mock >/dev/null
 BIN=$(swift build -c release --show-bin-path)
@@ -67,7 +67,7 @@ outage() {
     else
       start_service outage-off
     fi
-    python3 scripts/bench-reads.py outage "$PORT" "$mock_port" 10 30 10 16 >"$out/outage-$mode.json"
+    python3 scripts/bench/reads.py outage "$PORT" "$mock_port" 10 30 10 16 >"$out/outage-$mode.json"
     stop "$service"
     json "$out/outage-$mode.json" "'| $mode | %s %% | %s %% (%d) | %d | %s %% | %s s |' % (d['before']['ok_percent'], d['outage']['ok_percent'], d['outage']['stale'], d['upstream_requests_during_outage'], d['after']['ok_percent'], d['first_fresh_after_s'])"
   done
@@ -81,13 +81,13 @@ blackhole() {
   echo "| REQUEST_TIMEOUT_MS | statuses | p50 | p100 |"
   echo "|---|---|---:|---:|"
   mock_port=$((PORT + 1))
-  python3 scripts/bench-reads.py blackhole "$mock_port" &
+  python3 scripts/bench/reads.py blackhole "$mock_port" &
   local hole=$!
   pids+=($hole)
   sleep 0.5
   for deadline in 10000 1000; do
     start_service "blackhole-$deadline" REQUEST_TIMEOUT_MS=$deadline
-    python3 scripts/bench-reads.py latency "$PORT" /getUsers 20 3 >"$out/blackhole-$deadline.json"
+    python3 scripts/bench/reads.py latency "$PORT" /getUsers 20 3 >"$out/blackhole-$deadline.json"
     stop "$service"
     json "$out/blackhole-$deadline.json" "'| $deadline | %s | %s ms | %s ms |' % (d['statuses'], d['p50_ms'], d['p100_ms'])"
   done
@@ -102,24 +102,24 @@ overload() {
   echo "200 are Python clients whose answers are timed one by one; a probe, a process of"
   echo "its own on its own connection, times the same path and /health every 20 ms."
   echo
-  ./scripts/ensure-deps.sh wrk
+  ./scripts/lib/ensure-deps.sh wrk
   start_mock
   start_service unloaded
-  python3 scripts/bench-reads.py latency "$PORT" /getEventsByUserId/1 1 5 >"$out/overload-unloaded.json"
+  python3 scripts/bench/reads.py latency "$PORT" /getEventsByUserId/1 1 5 >"$out/overload-unloaded.json"
   stop "$service"
   start_service overload MAX_INFLIGHT=1000 ${OVERLOAD_ENV:-}
   local cpu_before started
   cpu_before=$(cut -d' ' -f1 "/proc/$service/schedstat")
   started=$(date +%s%N)
-  taskset -c 1 wrk -t 2 -c 4800 -d 16s --timeout 10s -s scripts/bench-retry-after.lua \
+  taskset -c 1 wrk -t 2 -c 4800 -d 16s --timeout 10s -s scripts/bench/retry-after.lua \
     "http://127.0.0.1:$PORT/getEventsByUserId/1" \
     >"$out/overload-wrk.txt" 2>&1 &
   local load=$!
   pids+=($load)
   sleep 1
-  taskset -c 1 nice -n -15 python3 scripts/bench-reads.py probe "$PORT" /getEventsByUserId/1 13 >"$out/overload-probe.json" &
+  taskset -c 1 nice -n -15 python3 scripts/bench/reads.py probe "$PORT" /getEventsByUserId/1 13 >"$out/overload-probe.json" &
   local probe=$!
-  python3 scripts/bench-reads.py overload "$PORT" /getEventsByUserId/1 200 14 >"$out/overload.json"
+  python3 scripts/bench/reads.py overload "$PORT" /getEventsByUserId/1 200 14 >"$out/overload.json"
   wait "$load" "$probe" || true
   local rss shed busy
   busy=$(( ($(cut -d' ' -f1 "/proc/$service/schedstat") - cpu_before) * 100 / ($(date +%s%N) - started) ))

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Load clients for scripts/bench-reads.sh (SPEC §7: reads through outages and
+"""Load clients for scripts/bench/reads.sh (SPEC §7: reads through outages and
 overload). Standard library only; prints one JSON object.
 
   bench-reads.py outage SERVICE_PORT MOCK_PORT WARM_S OUTAGE_S AFTER_S CLIENTS
