@@ -42,12 +42,25 @@ public struct LineLogHandler: LogHandler {
         line += ","
         JSONValue.writeString(key, into: &line)
         line += ":"
-        JSONValue.writeString(fields[key]!.description, into: &line)
+        Self.appendJSON(fields[key]!, to: &line)
       }
       line += "}"
     }
     line += "\n"
     sink.write(Array(line.utf8))
+  }
+
+  /// Numbers (integers, doubles, `LogNumber`s) as JSON numbers; anything
+  /// else as a string.
+  private static func appendJSON(_ value: Logger.MetadataValue, to line: inout String) {
+    if case .stringConvertible(let convertible) = value,
+      convertible is any BinaryInteger || convertible is LogNumber
+        || (convertible as? Double)?.isFinite == true
+    {
+      line += convertible.description
+    } else {
+      JSONValue.writeString(value.description, into: &line)
+    }
   }
 
   private static func appendField(
@@ -80,4 +93,11 @@ public struct LineLogHandler: LogHandler {
     return "\(parts.tm_year + 1900)-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
       + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(now.tv_nsec / 1_000_000), 3))Z"
   }
+}
+
+/// A number already written out (`"501.2"`), logged as a number: bare in
+/// logfmt, and a JSON number, not a string, in JSON lines.
+public struct LogNumber: CustomStringConvertible, Sendable {
+  public let description: String
+  public init(_ text: String) { description = text }
 }

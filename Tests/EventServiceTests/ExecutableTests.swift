@@ -73,7 +73,8 @@ extension ExecutableTests {
 
 extension ExecutableTests {
   /// `LOG_FORMAT` json: one JSON object per line; the request's line has the
-  /// caller's request id and the trace id of its `traceparent`.
+  /// caller's request id and the trace id of its `traceparent`, and its
+  /// numbers are JSON numbers. Probes are logged at debug: not at info.
   @Test func jsonLogLinesCarryTheRequestAndTraceIDs() throws {
     var service = try RunningService(environment: [
       "PORT": "0", "LOG_LEVEL": "info", "LOG_FORMAT": "json", "MOCK": #"{"PORT": 0}"#,
@@ -81,20 +82,28 @@ extension ExecutableTests {
     defer { if service.process.isRunning { service.process.terminate() } }
     let response = try TestHTTP.send(
       .get(
-        "/health",
+        "/getEventsByUserId/1",
         headers: [
           ("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
           ("X-Request-Id", "log-check-1"),
         ]), port: service.port)
     #expect(response.status == 200)
+    #expect(try TestHTTP.send(.get("/health"), port: service.port).status == 200)
     kill(service.process.processIdentifier, SIGTERM)
     _ = service.waitForExit(limit: 3)
     let lines = service.log.split(separator: "\n").map { try? JSONValue.parse(Array($0.utf8)) }
     #expect(!lines.isEmpty && lines.allSatisfy { $0 != nil }, "every line is JSON")
-    let request = lines.compactMap { $0 }.first { $0["message"] == .string("request") }
+    let requests = lines.compactMap { $0 }.filter { $0["message"] == .string("request") }
+    #expect(requests.count == 1, "the /health probe is not logged at info")
+    let request = requests.first
     #expect(request?["request_id"] == .string("log-check-1"))
     #expect(request?["trace_id"] == .string("0af7651916cd43dd8448eb211c80319c"))
-    #expect(request?["status"] == .string("200"))
+    #expect(request?["status"] == .number("200"))
+    #expect(request?["upstream_calls"] == .number("3"))
+    if case .number? = request?["duration_ms"] {
+    } else {
+      Issue.record("duration_ms is not a number: \(String(describing: request?["duration_ms"]))")
+    }
     #expect(request?["level"] == .string("info"))
   }
 

@@ -194,13 +194,17 @@ final class Exchange: ClientGoneObserver {
   private func record(_ status: Int) {
     let elapsedNs = UInt64(max(0, context.clock.nowUs - startUs)) * 1_000
     context.metrics.recordRequest(route: route, status: status, nanoseconds: Int64(elapsedNs))
-    context.logger.info(
+    // Probes and scrapes come every few seconds from every balancer and
+    // scraper: at debug, so that the default log is about client requests.
+    context.logger.log(
+      level: route?.isOperational == true ? .debug : .info,
       "request",
       metadata: [
         "request_id": .string(id), "trace_id": .string(trace.traceID),
         "method": .string(request.method.rawValue),
         "path": .string(request.path),
-        "status": .stringConvertible(status), "duration_ms": .string(Self.milliseconds(elapsedNs)),
+        "status": .stringConvertible(status),
+        "duration_ms": .stringConvertible(LogNumber(Self.milliseconds(elapsedNs))),
         "upstream_calls": .stringConvertible(upstreamCalls),
       ])
   }
