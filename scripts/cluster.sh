@@ -41,6 +41,7 @@ start_instance() {
   port=$(instance_port "$i")
   PORT=$port LOG_LEVEL=${LOG_LEVEL:-warning} API_BASE="http://127.0.0.1:$MOCK_PORT" \
     MOCK='{"ENABLED":false}' SHUTDOWN_GRACE_MS=${SHUTDOWN_GRACE_MS:-10000} \
+    DRAIN_DELAY_MS=${DRAIN_DELAY_MS:-2000} \
     "$BIN/event-service" >>"$STATE/service-$i.log" 2>&1 &
   echo $! >"$STATE/service-$i.pid"
   wait_http "http://127.0.0.1:$port/health" 10
@@ -79,7 +80,7 @@ frontend events
 
 backend reads
   balance leastconn
-  option httpchk GET /health
+  option httpchk GET /ready
   http-check expect status 200
   # A GET may be sent again, to another instance, when the connection
   # failed, the instance closed it without answering (killed), or it did
@@ -96,7 +97,7 @@ backend writes
   # instance's memory); requests without one are spread round-robin.
   balance hdr(Idempotency-Key)
   hash-type consistent
-  option httpchk GET /health
+  option httpchk GET /ready
   http-check expect status 200
   # Only a failed connect is retried: then the request was never sent.
   # An instance that dies with the request in flight answers the client
@@ -142,19 +143,18 @@ start() {
   echo "cluster up: HAProxy on :$FRONT, $n instances on $(instance_port 1)…$(instance_port "$n"), mock on :$MOCK_PORT"
 }
 
-# Drain sN in HAProxy, wait for its sessions to end, SIGTERM it (it drains
-# its own requests in flight), start a new one, and put it back once
-# HAProxy's health check sees it UP.
+# SIGTERM sN: it becomes a lame duck (DRAIN_DELAY_MS, 2 s here): /ready says
+# 503, so HAProxy's health check (every 500 ms, down after 2) takes it out
+# of rotation by itself while it still serves what it is sent; then it
+# closes its listener and drains its own requests in flight. Start a new
+# one, and wait until HAProxy's health check sees it UP.
 restart_one() {
   local i=$1 pid
-  for backend in reads writes; do admin "set server $backend/s$i state drain" >/dev/null; done
-  for _ in $(seq 300); do [ "$(server_sessions "$i")" = 0 ] && break; sleep 0.05; done
   pid=$(cat "$STATE/service-$i.pid")
   kill -TERM "$pid"
   while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
   start_instance "$i"
   for backend in reads writes; do
-    admin "set server $backend/s$i state ready" >/dev/null
     for _ in $(seq 100); do [ "$(server_status "$i" "$backend")" = UP ] && break; sleep 0.05; done
   done
   echo "s$i restarted (pid $(cat "$STATE/service-$i.pid")), $(server_status "$i")"

@@ -13,6 +13,8 @@ public final class ServiceApp {
   private let dispatcher: RequestDispatcher
   private var server: HTTPServer!
   private var drainDeadline: LoopTimer?
+  /// The `DRAIN_DELAY_MS` timer, while the service is a lame duck.
+  private var lameDuck: LoopTimer?
   private var isShuttingDown = false
   private let memory: MemoryRelease
 
@@ -86,11 +88,26 @@ public final class ServiceApp {
 
   public var port: Int { server.port }
 
-  /// Graceful stop: refuse new connections, let requests in flight finish
-  /// (at most `SHUTDOWN_GRACE_MS`), close upstream connections, then `done`.
+  /// Graceful stop: `/ready` says 503 at once; after `DRAIN_DELAY_MS` (the
+  /// lame duck, everything else served as usual) refuse new connections, let
+  /// requests in flight finish (at most `SHUTDOWN_GRACE_MS`), close upstream
+  /// connections, then `done`.
   public func shutdown(_ done: @escaping () -> Void) {
     guard !isShuttingDown else { return }
     isShuttingDown = true
+    context.isDraining = true
+    let delay = context.config.drainDelayMs
+    guard delay > 0 else {
+      stopServing(done)
+      return
+    }
+    context.logger.info(
+      "draining: /ready answers 503; the listener closes after DRAIN_DELAY_MS",
+      metadata: ["drain_delay_ms": .stringConvertible(delay)])
+    lameDuck = loop.schedule(afterMs: delay) { [weak self] in self?.stopServing(done) }
+  }
+
+  private func stopServing(_ done: @escaping () -> Void) {
     context.logger.info(
       "shutting down", metadata: ["in_flight": .stringConvertible(server.inFlight)])
     var finished = false

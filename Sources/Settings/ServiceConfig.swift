@@ -33,6 +33,9 @@ public struct ServiceConfig: Sendable {
   public var clientHeaderTimeoutMs: Int64 = 10_000
   public var clientBodyTimeoutMs: Int64 = 10_000
   public var shutdownGraceMs: Int64 = 10_000
+  /// After SIGTERM, how long `/ready` says 503 while everything else is
+  /// served as usual, before the listener closes (the lame duck).
+  public var drainDelayMs: Int64 = 0
   /// SPEC §7: a client request's whole life; client requests served at
   /// once; event fetches of one request in flight at once (0 = no limit).
   public var requestTimeoutMs: Int64 = 10_000
@@ -121,6 +124,7 @@ public struct ServiceConfig: Sendable {
     c.hedging.budgetPercent = try source.int(
       "HEDGE_BUDGET_PERCENT", default: c.hedging.budgetPercent, in: 0...100)
     c.shutdownGraceMs = try source.milliseconds("SHUTDOWN_GRACE_MS", default: c.shutdownGraceMs)
+    c.drainDelayMs = try source.milliseconds("DRAIN_DELAY_MS", default: c.drainDelayMs)
     c.requestTimeoutMs = try source.milliseconds(
       "REQUEST_TIMEOUT_MS", default: c.requestTimeoutMs, minimum: 1)
     c.maxInflight = try source.int("MAX_INFLIGHT", default: c.maxInflight, in: 1...10_000_000)

@@ -12,10 +12,13 @@ public enum RouteID: String, CaseIterable, Sendable {
   case health = "/health"
   case metrics = "/metrics"
   case openAPI = "/openapi.yaml"
+  case ready = "/ready"
 
   /// Probes, scrapes and the API document: always served, whatever the
   /// load (never shed, never counted against the memory budget).
-  public var isOperational: Bool { self == .health || self == .metrics || self == .openAPI }
+  public var isOperational: Bool {
+    self == .health || self == .metrics || self == .openAPI || self == .ready
+  }
 }
 
 /// The upstream routes the service calls (and the `route` label of its metrics).

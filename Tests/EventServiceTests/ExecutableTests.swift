@@ -72,6 +72,32 @@ extension ExecutableTests {
 }
 
 extension ExecutableTests {
+  /// DRAIN_DELAY_MS: after SIGTERM, /ready says 503 at once while reads and
+  /// /health are still served; then the listener closes and the process
+  /// exits 0.
+  @Test func aLameDuckSaysNotReadyButServesUntilItsDelayEnds() throws {
+    var service = try RunningService(environment: [
+      "PORT": "0", "LOG_LEVEL": "info", "DRAIN_DELAY_MS": "3000",
+      "MOCK": #"{"PORT": 0, "ERROR_RATE": 0}"#,
+    ])
+    defer { if service.process.isRunning { service.process.terminate() } }
+    let port = service.port
+    #expect(try TestHTTP.send(.get("/ready"), port: port).status == 200)
+    kill(service.process.processIdentifier, SIGTERM)
+    try TestHTTP.waitUntil {
+      (try? TestHTTP.send(.get("/ready"), port: port).status) == 503
+    }
+    let draining = try TestHTTP.send(.get("/ready"), port: port)
+    #expect(draining.json?["status"] == .string("draining"))
+    #expect(try TestHTTP.send(.get("/getUsers"), port: port).status == 200)
+    #expect(try TestHTTP.send(.get("/health"), port: port).status == 200)
+    let (exited, _) = service.waitForExit(limit: 10)
+    #expect(exited)
+    #expect(service.process.terminationStatus == 0)
+    #expect(service.log.contains("msg=\"draining: /ready answers 503"))
+    #expect(service.log.contains("msg=stopped"))
+  }
+
   /// `LOG_FORMAT` json: one JSON object per line; the request's line has the
   /// caller's request id and the trace id of its `traceparent`, and its
   /// numbers are JSON numbers. Probes are logged at debug: not at info.

@@ -181,4 +181,20 @@ struct RoutesInMemoryTests {
     service.transport.answer(200, "[]")
     #expect(again.status == 200)
   }
+
+  // MARK: - Readiness
+
+  @Test func readyUntilTheDrainStartsThenDraining() {
+    let service = InMemoryService { $0.maxInflight = 1 }
+    let ready = service.get("/ready")
+    #expect(ready.status == 200 && ready.text == #"{"status":"ready"}"#)
+    // A probe: never shed, even with every slot taken.
+    _ = service.get("/getUsers")
+    #expect(service.get("/ready").status == 200)
+    service.context.isDraining = true
+    let draining = service.get("/ready")
+    #expect(draining.status == 503 && draining.text == #"{"status":"draining"}"#)
+    // Liveness is another question.
+    #expect(service.get("/health").status == 200)
+  }
 }

@@ -209,6 +209,37 @@ paths:
       summary: The headers of GET /health, without its body.
       responses:
         "200": { $ref: "#/components/responses/HeadOnly" }
+  /ready:
+    parameters: *common
+    get:
+      operationId: ready
+      summary: Readiness for new work (a load balancer's health check).
+      description: |
+        503 from the first moment of a drain (SIGTERM): with
+        `DRAIN_DELAY_MS` the service then stays a lame duck that long,
+        serving everything else, before its listener closes. `/health`
+        stays the liveness check.
+      responses:
+        "200":
+          description: Taking new work.
+          headers:
+            X-Request-Id: { $ref: "#/components/headers/XRequestID" }
+          content:
+            application/json:
+              schema: { $ref: "#/components/schemas/Readiness" }
+        "503":
+          description: Draining.
+          headers:
+            X-Request-Id: { $ref: "#/components/headers/XRequestID" }
+          content:
+            application/json:
+              schema: { $ref: "#/components/schemas/Readiness" }
+    head:
+      operationId: headReady
+      summary: The headers of GET /ready, without its body.
+      responses:
+        "200": { $ref: "#/components/responses/HeadOnly" }
+        "503": { $ref: "#/components/responses/HeadOnly" }
   /metrics:
     parameters: *common
     get:
@@ -492,6 +523,12 @@ components:
             retries: { type: integer, minimum: 0 }
             available: { type: integer, minimum: 0 }
           additionalProperties: false
+      additionalProperties: false
+    Readiness:
+      type: object
+      required: [status]
+      properties:
+        status: { enum: [ready, draining] }
       additionalProperties: false
     Breaker:
       type: object

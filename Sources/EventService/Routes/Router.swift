@@ -26,6 +26,14 @@ struct Router {
       EventsByUserHandler.handle(exchange, rawID: parameter ?? "", context: context)
     case .addEvent: AddEventHandler.handle(exchange, context: context)
     case .health: health(exchange)
+    case .ready:
+      // Readiness, not liveness: a draining instance leaves the balancer's
+      // rotation while it still answers what it is sent.
+      if context.isDraining {
+        exchange.json(503, Array(#"{"status":"draining"}"#.utf8))
+      } else {
+        exchange.json(200, Array(#"{"status":"ready"}"#.utf8))
+      }
     case .metrics:
       exchange.send(
         200,

@@ -26,6 +26,8 @@ final class ServiceContext {
   var budget: MemoryBudget
   /// Reads waiting for an answer, by deadline.
   let deadlines: RequestDeadlines
+  /// From the first moment of a drain: `/ready` says 503.
+  var isDraining = false
   /// Client requests being served (`MAX_INFLIGHT`).
   @exclusivity(unchecked) var inflight = 0
   /// Set once the server exists; it outlives the context's use.
