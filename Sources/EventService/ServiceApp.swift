@@ -39,7 +39,7 @@ public final class ServiceApp {
     context = ServiceContext(
       clock: loop, config: config, transport: http,
       tlsHandshakes: upstreamAddress.usesTLS ? { http.handshakes } : nil, logger: logger,
-      metrics: ServiceMetrics())
+      metrics: ServiceMetrics(version: ServiceVersion.current))
     dispatcher = RequestDispatcher(context: context)
     memory = MemoryRelease(context: context)
     // MAX_BODY_BYTES is libevent's limit too: nothing more is ever

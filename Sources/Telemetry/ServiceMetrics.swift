@@ -39,6 +39,7 @@ public final class ServiceMetrics {
   /// Made on the first scrape with an HTTPS upstream.
   private var handshakes: (full: Counter, resumed: Counter)?
   private var handshakesReported = HTTPClient.Handshakes()
+  private let process: ProcessMetrics
 
   private static let latencyBuckets: [Duration] = [
     1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000,
@@ -46,8 +47,10 @@ public final class ServiceMetrics {
     .milliseconds($0)
   }
 
-  public init() {
+  /// `version`: the build's, for `event_service_build_info`.
+  public init(version: String = "unknown") {
     let registry = self.registry
+    process = ProcessMetrics(registry: registry, version: version)
     func total(_ metric: String, _ help: String, _ labels: [(String, String)] = []) -> Counter {
       registry.makeCounter(descriptor: Self.name(metric, "total", help), labels: labels)
     }
@@ -190,6 +193,7 @@ public final class ServiceMetrics {
 
   /// `tlsHandshakes`: the upstream client's counts, for an HTTPS upstream.
   public func render(tlsHandshakes: HTTPClient.Handshakes? = nil) -> [UInt8] {
+    process.update()
     if let counts = tlsHandshakes { report(counts) }
     // The sink counts drops on its own (it may drop before metrics exist).
     let dropped = LogSink.standardOutput.dropped
