@@ -65,8 +65,6 @@ public struct FetchMachine: Sendable {
     deadlineUs = other.map { max(current, $0) }
   }
 
-  public var isFinished: Bool { phase == .finished }
-
   public mutating func start(nowUs: Int64, policy: inout FetchPolicy) -> FetchActions {
     guard phase == .idle else { return [] }
     let nowMs = nowUs / 1_000

@@ -49,25 +49,25 @@ public final class UpstreamClient {
   public func getUsers(for caller: UpstreamCaller, _ completion: @escaping (UpstreamResult) -> Void)
     -> UpstreamHandle
   {
-    get(.getUsers, path: paths.getUsers, caller, completion)
+    get(.getUsers, path: paths.path(.getUsers), caller, completion)
   }
 
   public func getEvents(
     for caller: UpstreamCaller, _ completion: @escaping (UpstreamResult) -> Void
   ) -> UpstreamHandle {
-    get(.getEvents, path: paths.getEvents, caller, completion)
+    get(.getEvents, path: paths.path(.getEvents), caller, completion)
   }
 
   public func getUser(
     id: String, for caller: UpstreamCaller, _ completion: @escaping (UpstreamResult) -> Void
   ) -> UpstreamHandle {
-    get(.getUserById, path: paths.getUserById + Self.encodeSegment(id), caller, completion)
+    get(.getUserById, path: paths.path(.getUserById, id: id), caller, completion)
   }
 
   public func getEvent(
     id: String, for caller: UpstreamCaller, _ completion: @escaping (UpstreamResult) -> Void
   ) -> UpstreamHandle {
-    get(.getEventById, path: paths.getEventById + Self.encodeSegment(id), caller, completion)
+    get(.getEventById, path: paths.path(.getEventById, id: id), caller, completion)
   }
 
   /// Sends the event once, on a fresh connection (never a keep-alive one the
@@ -263,15 +263,7 @@ public final class UpstreamClient {
   /// than `STALE_IF_ERROR_MS`; nil when there is none.
   package func staleAnswer(_ route: UpstreamRoute, id: String = "") -> UpstreamResponse? {
     guard caching.staleIfErrorMs > 0, cache != nil else { return nil }
-    let path: String =
-      switch route {
-      case .getUsers: paths.getUsers
-      case .getEvents: paths.getEvents
-      case .getUserById: paths.getUserById + Self.encodeSegment(id)
-      case .getEventById: paths.getEventById + Self.encodeSegment(id)
-      case .addEvent: paths.addEvent
-      }
-    return kept(path, route, maxAgeMs: caching.staleIfErrorMs, stale: true)
+    return kept(paths.path(route, id: id), route, maxAgeMs: caching.staleIfErrorMs, stale: true)
   }
 
   /// The kept answer under `path` if it is at most `maxAgeMs` old, marked
@@ -367,5 +359,17 @@ package struct UpstreamPaths {
     getUserById = basePath + "/getUserById/"
     getEventById = basePath + "/getEventById/"
     addEvent = basePath + "/addEvent"
+  }
+
+  /// The path of `route`; `id` (an event or user id) becomes exactly one
+  /// path segment.
+  func path(_ route: UpstreamRoute, id: String = "") -> String {
+    switch route {
+    case .getUsers: getUsers
+    case .getEvents: getEvents
+    case .getUserById: getUserById + UpstreamClient.encodeSegment(id)
+    case .getEventById: getEventById + UpstreamClient.encodeSegment(id)
+    case .addEvent: addEvent
+    }
   }
 }
