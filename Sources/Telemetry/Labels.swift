@@ -76,3 +76,58 @@ public enum CacheUse: Sendable, Equatable {
     }
   }
 }
+
+/// Why an upstream attempt failed, or why none was made: the request log's
+/// `upstream_failures` (a count of each) and `upstream_cause` (the last
+/// one, for a 5xx answer).
+public enum FailureCause: String, CaseIterable, Sendable {
+  case timeout
+  /// Refused or unreachable: no connection could be made.
+  case refused
+  /// The connection closed or reset before a complete answer.
+  case connectionClosed = "connection_closed"
+  case dnsError = "dns_error"
+  case tlsError = "tls_error"
+  /// An answer that is neither 2xx nor 4xx (nearly always a 5xx).
+  case status5xx = "status_5xx"
+  /// A 2xx whose body is not the route's JSON, or an answer that is not HTTP.
+  case malformedBody = "malformed_body"
+  /// An answer over `MAX_UPSTREAM_BODY_BYTES`.
+  case tooLarge = "too_large"
+  /// Out of file descriptors or memory here: the upstream was never reached.
+  case localError = "local_error"
+  /// No retry: the retry budget was spent.
+  case budgetRefused = "budget_refused"
+  /// No attempt: the breaker was OPEN.
+  case breakerOpen = "breaker_open"
+  /// No attempt, or none finished: the request's deadline passed.
+  case deadline
+}
+
+/// The failure causes of one request: how often each happened, and the last.
+/// Nothing is allocated until the first failure.
+public struct FailureTally: Sendable {
+  private var counts: [UInt32] = []
+  public private(set) var last: FailureCause?
+  private static let causes = FailureCause.allCases
+
+  public init() {}
+
+  public var isEmpty: Bool { last == nil }
+
+  public mutating func add(_ cause: FailureCause) {
+    if counts.isEmpty { counts = Array(repeating: 0, count: Self.causes.count) }
+    counts[Self.causes.firstIndex(of: cause)!] += 1
+    last = cause
+  }
+
+  public func count(of cause: FailureCause) -> Int {
+    counts.isEmpty ? 0 : Int(counts[Self.causes.firstIndex(of: cause)!])
+  }
+
+  /// Each cause that happened and how often, in declaration order.
+  public var entries: [(cause: FailureCause, count: Int)] {
+    guard !counts.isEmpty else { return [] }
+    return zip(Self.causes, counts).filter { $0.1 > 0 }.map { ($0.0, Int($0.1)) }
+  }
+}

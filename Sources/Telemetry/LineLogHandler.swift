@@ -50,10 +50,19 @@ public struct LineLogHandler: LogHandler {
     sink.write(Array(line.utf8))
   }
 
-  /// Numbers (integers, doubles, `LogNumber`s) as JSON numbers; anything
-  /// else as a string.
+  /// Numbers (integers, doubles, `LogNumber`s) as JSON numbers, a
+  /// dictionary as an object (keys sorted); anything else as a string.
   private static func appendJSON(_ value: Logger.MetadataValue, to line: inout String) {
-    if case .stringConvertible(let convertible) = value,
+    if case .dictionary(let members) = value {
+      line += "{"
+      for (index, key) in members.keys.sorted().enumerated() {
+        if index > 0 { line += "," }
+        JSONValue.writeString(key, into: &line)
+        line += ":"
+        appendJSON(members[key]!, to: &line)
+      }
+      line += "}"
+    } else if case .stringConvertible(let convertible) = value,
       convertible is any BinaryInteger || convertible is LogNumber
         || (convertible as? Double)?.isFinite == true
     {
@@ -67,7 +76,13 @@ public struct LineLogHandler: LogHandler {
     _ key: String, _ value: Logger.MetadataValue, to line: inout String
   ) {
     line += " \(key)="
-    appendValue(value.description, to: &line)
+    if case .dictionary(let members) = value {
+      // `timeout:2,refused:1`: one token, keys sorted.
+      let text = members.keys.sorted().map { "\($0):\(members[$0]!.description)" }
+      appendValue(text.joined(separator: ","), to: &line)
+    } else {
+      appendValue(value.description, to: &line)
+    }
   }
 
   /// Bare when it is a plain token, else a JSON string literal (quotes,

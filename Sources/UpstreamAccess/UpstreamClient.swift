@@ -87,9 +87,11 @@ public final class UpstreamClient {
       method: .post, path: paths.addEvent,
       headers: [("Content-Type", "application/json")] + headers(for: caller),
       body: body, idempotent: false, timeoutMs: timeoutMs)
+    let observer = caller.observer
     return transport.start(request) { [self] result in
       let classified = UpstreamResult(result, route: .addEvent)
-      self.record(.addEvent, classified)
+      self.record(.addEvent, classified, for: caller)
+      if case .failure(let failure) = classified { observer?.attemptFailed(failure.cause) }
       completion(classified)
     }
   }
@@ -110,15 +112,18 @@ public final class UpstreamClient {
     }
     if coalesce, let fetch = shared[path] {
       fetch.machine.extendDeadline(to: caller.deadlineUs)
-      return fetch.join(completion)
+      return fetch.join(completion, observer: caller.observer)
     }
     let machine = FetchMachine(
       hedged: policy.hedging.enabled && route == .getEventById, deadlineUs: caller.deadlineUs)
-    let fetch = UpstreamFetch(key: path, route: route, caller: caller, machine: machine) {
+    // The observer is its waiter's: the fetch may outlive this caller.
+    var maker = caller
+    maker.observer = nil
+    let fetch = UpstreamFetch(key: path, route: route, caller: maker, machine: machine) {
       [weak self] fetch in self?.abandoned(fetch)
     }
     if coalesce { shared[path] = fetch }
-    let handle = fetch.join(completion)
+    let handle = fetch.join(completion, observer: caller.observer)
     step(fetch, nil) { $0.start(nowUs: $2, policy: &$1) }
     return handle
   }
@@ -195,8 +200,11 @@ public final class UpstreamClient {
       case .failed(.lastAttempt): delivered = .failure(fetch.lastFailure ?? .deadline)
       case .failed(.budgetRefused):
         metrics.recordRetry(allowed: false)
+        fetch.attemptFailed(.budgetRefused)
         delivered = .failure(fetch.lastFailure ?? .deadline)
-      case .failed(.deadline): delivered = .failure(.deadline)
+      case .failed(.deadline):
+        fetch.attemptFailed(.deadline)
+        delivered = .failure(.deadline)
       }
       if cache != nil { keep(&delivered, fetch) }
       fetch.deliver(delivered, clock: clock)
@@ -210,7 +218,8 @@ public final class UpstreamClient {
     let call = transport.start(request) { [weak self, fetch] result in
       guard let self else { return }
       let classified = UpstreamResult(result, route: fetch.route)
-      self.record(fetch.route, classified)
+      self.record(fetch.route, classified, for: fetch.caller)
+      if case .failure(let failure) = classified { fetch.attemptFailed(failure.cause) }
       if attempt == .primary { fetch.primary = nil } else { fetch.hedge = nil }
       if fetch.isStepping {
         fetch.endedAtOnce = (attempt, classified)
@@ -232,6 +241,7 @@ public final class UpstreamClient {
     _ route: UpstreamRoute, _ path: String, _ caller: UpstreamCaller
   ) -> UpstreamResult? {
     if let retryAfterMs = caller.breakerOpenForMs {
+      caller.observer?.attemptFailed(.breakerOpen)
       guard let stale = kept(path, route, maxAgeMs: caching.staleIfErrorMs, stale: true) else {
         return .failure(.breakerOpen(retryAfterMs: retryAfterMs))
       }
@@ -294,8 +304,10 @@ public final class UpstreamClient {
 
   /// Counts an attempt's outcome. Local trouble (not the upstream's), a name
   /// that does not resolve and a failed TLS handshake are logged too, each
-  /// named as such, with the reason.
-  private func record(_ route: UpstreamRoute, _ classified: UpstreamResult) {
+  /// named as such, with the reason; every other failed attempt at debug.
+  private func record(
+    _ route: UpstreamRoute, _ classified: UpstreamResult, for caller: UpstreamCaller
+  ) {
     let outcome = classified.outcome
     metrics.recordUpstream(route: route, outcome: outcome)
     switch classified {
@@ -314,6 +326,13 @@ public final class UpstreamClient {
         "upstream TLS handshake failed",
         metadata: [
           "cause": "tls_error", "reason": .string(reason), "route": .string(route.rawValue),
+        ])
+    case .failure(let failure):
+      logger.debug(
+        "upstream attempt failed",
+        metadata: [
+          "request_id": .string(caller.requestID), "route": .string(route.rawValue),
+          "cause": .string(failure.cause.rawValue), "reason": .string(failure.description),
         ])
     default:
       break

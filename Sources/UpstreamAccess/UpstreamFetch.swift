@@ -30,6 +30,7 @@ package final class UpstreamFetch {
     let id: Int
     /// Nil once the waiter left while the result was being handed out.
     var completion: ((UpstreamResult) -> Void)?
+    let observer: (any AttemptObserver)?
   }
   @exclusivity(unchecked) private var waiters: [Waiter] = []
   /// Waiters of a result being handed out over several loop turns, and
@@ -51,11 +52,18 @@ package final class UpstreamFetch {
     self.onAbandoned = onAbandoned
   }
 
-  package func join(_ completion: @escaping (UpstreamResult) -> Void) -> UpstreamHandle {
+  package func join(
+    _ completion: @escaping (UpstreamResult) -> Void, observer: (any AttemptObserver)?
+  ) -> UpstreamHandle {
     let id = nextWaiterID
     nextWaiterID += 1
-    waiters.append(Waiter(id: id, completion: completion))
+    waiters.append(Waiter(id: id, completion: completion, observer: observer))
     return UpstreamHandle(fetch: self, waiter: id)
+  }
+
+  /// Tells everyone waiting now why an attempt failed or was not made.
+  package func attemptFailed(_ cause: FailureCause) {
+    for waiter in waiters { waiter.observer?.attemptFailed(cause) }
   }
 
   package func leave(_ id: Int) {

@@ -127,6 +127,23 @@ public enum UpstreamFailure: Error, Sendable, Equatable, CustomStringConvertible
     }
   }
 
+  /// The request log's name for it.
+  package var cause: FailureCause {
+    switch self {
+    case .status: .status5xx
+    case .malformedBody, .transport(.invalidResponse): .malformedBody
+    case .transport(.timeout): .timeout
+    case .transport(.connect): .refused
+    case .transport(.dns): .dnsError
+    case .transport(.tls): .tlsError
+    case .transport(.closed): .connectionClosed
+    case .transport(.tooLarge): .tooLarge
+    case .transport(.local): .localError
+    case .deadline: .deadline
+    case .breakerOpen: .breakerOpen
+    }
+  }
+
   /// Not the upstream's doing: neither breaker counts it.
   package var isLocal: Bool { self == .transport(.local) }
 

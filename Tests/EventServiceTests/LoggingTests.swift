@@ -47,6 +47,35 @@ struct LoggingTests {
     #expect(line["time"]?.stringValue?.hasSuffix("Z") == true)
   }
 
+  /// The failure counts: an object of numbers in JSON, one `cause:count`
+  /// token in logfmt; keys sorted in both.
+  @Test(arguments: [LogFormat.json, .logfmt])
+  func failureCountsAreAnObjectInJSONAndOneTokenInLogfmt(_ format: LogFormat) throws {
+    let (sink, readEnd, writeEnd) = Self.pipeSink()
+    defer {
+      close(readEnd)
+      close(writeEnd)
+    }
+    let logger = Logger(label: "test") { _ in
+      LineLogHandler(level: .info, format: format, sink: sink)
+    }
+    logger.info(
+      "request",
+      metadata: [
+        "upstream_failures": .dictionary(["timeout": .stringConvertible(2), "refused": "1"]),
+        "upstream_cause": "refused",
+      ])
+    let text = Self.readAvailable(readEnd)
+    if format == .json {
+      let line = try JSONValue.parse(Array(text.utf8.dropLast()))
+      #expect(line["upstream_failures"]?["timeout"] == .number("2"))
+      #expect(line["upstream_failures"]?["refused"] == .string("1"))
+      #expect(text.contains(#""upstream_failures":{"refused":"1","timeout":2}"#))
+    } else {
+      #expect(text.contains(" upstream_cause=refused upstream_failures=refused:1,timeout:2\n"))
+    }
+  }
+
   /// Nobody reads the pipe: once it is full, lines are dropped and counted,
   /// and writing never waits.
   @Test func aFullPipeDropsLinesInsteadOfBlocking() throws {

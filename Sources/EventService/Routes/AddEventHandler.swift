@@ -59,6 +59,7 @@ enum AddEventHandler {
     case .allow(let granted): permit = granted
     case .reject(let retryAfterMs):
       if let key { context.idempotency?.release(key: key) }
+      exchange.attemptFailed(.breakerOpen)
       exchange.fail(.circuitOpen(retryAfterMs: retryAfterMs))
       return
     }

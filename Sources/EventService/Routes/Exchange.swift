@@ -8,7 +8,7 @@ import UpstreamAccess
 /// One request as the service handles it: the inbound request, its request
 /// id, its timing, and the one way to answer it (which also logs the request
 /// line and records its metrics).
-final class Exchange: ClientGoneObserver {
+final class Exchange: ClientGoneObserver, AttemptObserver {
   let request: any InboundRequest
   let id: String
   let trace: TraceContext
@@ -39,6 +39,8 @@ final class Exchange: ClientGoneObserver {
   @exclusivity(unchecked) private var breakerOpenForMs: Int64?
   /// How kept answers had a part in the reply (the parts merged).
   @exclusivity(unchecked) private var cacheUse: CacheUse?
+  /// Why upstream attempts failed or were not made, for the log line.
+  @exclusivity(unchecked) private var failures = FailureTally()
 
   init(
     request: any InboundRequest, id: String, trace: TraceContext, route: RouteID?,
@@ -58,8 +60,11 @@ final class Exchange: ClientGoneObserver {
   /// Who upstream requests are made for: their request id and trace.
   var caller: UpstreamCaller {
     UpstreamCaller(
-      requestID: id, trace: trace, deadlineUs: deadlineUs, breakerOpenForMs: breakerOpenForMs)
+      requestID: id, trace: trace, deadlineUs: deadlineUs, breakerOpenForMs: breakerOpenForMs,
+      observer: self)
   }
+
+  func attemptFailed(_ cause: FailureCause) { failures.add(cause) }
 
   /// Asks the read breaker, if there is one, whether this read may call the
   /// upstream; while it is OPEN the read gets kept answers only.
@@ -96,6 +101,7 @@ final class Exchange: ClientGoneObserver {
     self.work = nil
     work?.cancel()
     readOutcome = .failure
+    failures.add(.deadline)
     if work?.answerAtDeadline() != true { fail(.upstreamTimeout) }
   }
 
@@ -199,14 +205,26 @@ final class Exchange: ClientGoneObserver {
     context.logger.log(
       level: route?.isOperational == true ? .debug : .info,
       "request",
-      metadata: [
-        "request_id": .string(id), "trace_id": .string(trace.traceID),
-        "method": .string(request.method.rawValue),
-        "path": .string(request.path),
-        "status": .stringConvertible(status),
-        "duration_ms": .stringConvertible(LogNumber(Self.milliseconds(elapsedNs))),
-        "upstream_calls": .stringConvertible(upstreamCalls),
-      ])
+      metadata: logFields(status: status, elapsedNs: elapsedNs))
+  }
+
+  /// The request line's fields: §3's, and the failure causes when there
+  /// were any (the last one's for a 5xx answer).
+  private func logFields(status: Int, elapsedNs: UInt64) -> Logger.Metadata {
+    var fields: Logger.Metadata = [
+      "request_id": .string(id), "trace_id": .string(trace.traceID),
+      "method": .string(request.method.rawValue),
+      "path": .string(request.path),
+      "status": .stringConvertible(status),
+      "duration_ms": .stringConvertible(LogNumber(Self.milliseconds(elapsedNs))),
+      "upstream_calls": .stringConvertible(upstreamCalls),
+    ]
+    guard let last = failures.last else { return fields }
+    var counts: Logger.Metadata = [:]
+    for (cause, count) in failures.entries { counts[cause.rawValue] = .stringConvertible(count) }
+    fields["upstream_failures"] = .dictionary(counts)
+    if status >= 500 { fields["upstream_cause"] = .string(last.rawValue) }
+    return fields
   }
 
   private static func milliseconds(_ ns: UInt64) -> String {

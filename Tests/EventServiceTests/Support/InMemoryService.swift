@@ -87,6 +87,8 @@ final class InMemoryService {
   let clock = ManualScheduler(nowMs: 1_000_000)
   let transport = FakeTransport()
   let context: ServiceContext
+  /// Every line the service logged, at every level.
+  let logs = LogRecorder()
   private let dispatcher: RequestDispatcher
 
   init(_ configure: (inout ServiceConfig) -> Void = { _ in }) {
@@ -95,7 +97,8 @@ final class InMemoryService {
     configure(&config)
     context = ServiceContext(
       clock: clock, config: config, transport: transport,
-      logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }, metrics: ServiceMetrics())
+      logger: Logger(label: "test") { [logs] _ in RecordingLogHandler(recorder: logs) },
+      metrics: ServiceMetrics())
     dispatcher = RequestDispatcher(context: context)
   }
 
@@ -122,4 +125,38 @@ final class InMemoryService {
 
   var metricsText: String { String(decoding: context.metrics.render(), as: UTF8.self) }
   var health: JSONValue? { self.get("/health").json }
+}
+
+/// The lines a `RecordingLogHandler` was given.
+final class LogRecorder: @unchecked Sendable {
+  struct Line {
+    let level: Logger.Level
+    let message: String
+    let metadata: Logger.Metadata
+  }
+  private(set) var lines: [Line] = []
+
+  func append(_ line: Line) { lines.append(line) }
+
+  /// The request lines (`msg=request`), oldest first.
+  var requests: [Line] { lines.filter { $0.message == "request" } }
+}
+
+/// Logs into a `LogRecorder`, at every level.
+struct RecordingLogHandler: LogHandler {
+  let recorder: LogRecorder
+  var metadata: Logger.Metadata = [:]
+  var logLevel: Logger.Level = .trace
+
+  subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    get { metadata[key] }
+    set { metadata[key] = newValue }
+  }
+
+  func log(event: LogEvent) {
+    recorder.append(
+      .init(
+        level: event.level, message: event.message.description,
+        metadata: metadata.merging(event.metadata ?? [:]) { $1 }))
+  }
 }
