@@ -38,7 +38,8 @@ public final class ServiceApp {
     self.http = http
     context = ServiceContext(
       clock: loop, config: config, transport: http,
-      tlsHandshakes: upstreamAddress.usesTLS ? { http.handshakes } : nil, logger: logger,
+      tlsHandshakes: upstreamAddress.usesTLS ? { http.handshakes } : nil,
+      connectionUse: { http.connectionUse }, logger: logger,
       metrics: ServiceMetrics(version: ServiceVersion.current))
     dispatcher = RequestDispatcher(context: context)
     memory = MemoryRelease(context: context)

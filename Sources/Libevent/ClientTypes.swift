@@ -58,3 +58,17 @@ public struct ClientRequest: Sendable {
     self.idempotent = idempotent ?? (method != .post && method != .patch)
   }
 }
+
+/// The client's connections now: carrying a request (or being opened for
+/// one), idle in the pool, and requests waiting for a connection.
+public struct ConnectionUse: Sendable, Equatable {
+  public var busy: Int
+  public var idle: Int
+  public var waiting: Int
+
+  public init(busy: Int = 0, idle: Int = 0, waiting: Int = 0) {
+    self.busy = busy
+    self.idle = idle
+    self.waiting = waiting
+  }
+}

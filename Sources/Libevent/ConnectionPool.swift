@@ -74,6 +74,8 @@ public struct ConnectionPool {
 
   public var openConnections: Int { connections.count }
   public var queuedCalls: Int { waiting.count }
+  /// Open and waiting for a request.
+  public var idleConnections: Int { idle.count }
 
   // MARK: - Events
   //

@@ -93,6 +93,11 @@ public final class HTTPClient {
   public var maxConnections: Int { pool.maxConnections }
   public var openConnections: Int { pool.openConnections }
   public var queuedRequests: Int { pool.queuedCalls }
+  public var connectionUse: ConnectionUse {
+    ConnectionUse(
+      busy: pool.openConnections - pool.idleConnections, idle: pool.idleConnections,
+      waiting: pool.queuedCalls)
+  }
 
   @discardableResult
   public func send(

@@ -13,9 +13,23 @@ public final class ServiceMetrics {
     repeating: [], count: RouteID.allCases.count + 1)
   private var latencies: [DurationHistogram?] = Array(
     repeating: nil, count: RouteID.allCases.count + 1)
-  /// Per `UpstreamRoute`, in `allCases` order.
-  private var upstream: [[(outcome: UpstreamOutcome, counter: Counter)]] = Array(
+  /// Per `UpstreamRoute`, in `allCases` order: per outcome, its attempts
+  /// and their latencies.
+  private var upstream: [[UpstreamSeries]] = Array(
     repeating: [], count: UpstreamRoute.allCases.count)
+  private struct UpstreamSeries {
+    let outcome: UpstreamOutcome
+    let counter: Counter
+    let latency: DurationHistogram
+  }
+  /// Per `UpstreamRoute`: the latest attempts' latencies in microseconds,
+  /// for the status view's percentiles.
+  private var recentLatencies = Array(
+    repeating: RecentSamples(), count: UpstreamRoute.allCases.count)
+  private let inflight: Gauge
+  private let busyConnections: Gauge
+  private let idleConnections: Gauge
+  private let waitingForConnection: Gauge
   private var transitions: [String: Counter] = [:]
   /// `allCases` builds a new array on each call: the slot order, read once.
   private static let routes = RouteID.allCases
@@ -35,6 +49,9 @@ public final class ServiceMetrics {
   /// upstream answers kept (made on first use).
   private var cacheCounters: [(hit: Counter, stale: Counter, miss: Counter)?] = Array(
     repeating: nil, count: UpstreamRoute.allCases.count)
+  /// The same counts, readable (a Prometheus counter is write-only).
+  private var cacheTotals: [(hit: Int64, stale: Int64, miss: Int64)?] = Array(
+    repeating: nil, count: UpstreamRoute.allCases.count)
   private var droppedLogLinesReported = 0
   /// Made on the first scrape with an HTTPS upstream.
   private var handshakes: (full: Counter, resumed: Counter)?
@@ -43,6 +60,13 @@ public final class ServiceMetrics {
 
   private static let latencyBuckets: [Duration] = [
     1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000,
+  ].map {
+    .milliseconds($0)
+  }
+  /// Upstream attempts: around the event API's half second, and up to the
+  /// longest attempt timeout anyone would set.
+  private static let upstreamBuckets: [Duration] = [
+    5, 10, 25, 50, 100, 250, 500, 750, 1000, 2500, 5000, 10000,
   ].map {
     .milliseconds($0)
   }
@@ -66,6 +90,16 @@ public final class ServiceMetrics {
       "requests_shed", "client requests answered 503 overloaded at once (MAX_INFLIGHT)")
     droppedLogLines = total(
       "log_lines_dropped", "log lines dropped because stdout was not being read")
+    func gauge(_ metric: String, _ help: String, _ labels: [(String, String)] = []) -> Gauge {
+      registry.makeGauge(descriptor: Self.name(metric, "", help), labels: labels)
+    }
+    inflight = gauge(
+      "requests_in_flight", "client requests being served (counted against MAX_INFLIGHT)")
+    let connectionHelp = "upstream connections by state: carrying a request or opening, or idle"
+    busyConnections = gauge("upstream_connections", connectionHelp, [("state", "busy")])
+    idleConnections = gauge("upstream_connections", connectionHelp, [("state", "idle")])
+    waitingForConnection = gauge(
+      "upstream_requests_waiting", "upstream requests waiting for a pool connection")
   }
 
   /// Makes the breaker's series, CLOSED.
@@ -126,19 +160,49 @@ public final class ServiceMetrics {
     histogram.recordNanoseconds(nanoseconds)
   }
 
-  public func recordUpstream(route: UpstreamRoute, outcome: UpstreamOutcome) {
+  /// One upstream attempt: how it ended and how long it took.
+  public func recordUpstream(
+    route: UpstreamRoute, outcome: UpstreamOutcome, microseconds: Int64
+  ) {
     let slot = Self.upstreamRoutes.firstIndex(of: route)!
-    let counter =
-      upstream[slot].first { $0.outcome == outcome }?.counter
+    let series =
+      upstream[slot].first { $0.outcome == outcome }
       ?? {
-        let made = registry.makeCounter(
-          descriptor: Self.name(
-            "upstream_requests", "total", "upstream attempts by route and outcome"),
-          labels: [("route", route.rawValue), ("outcome", outcome.rawValue)])
-        upstream[slot].append((outcome, made))
+        let labels = [("route", route.rawValue), ("outcome", outcome.rawValue)]
+        let made = UpstreamSeries(
+          outcome: outcome,
+          counter: registry.makeCounter(
+            descriptor: Self.name(
+              "upstream_requests", "total", "upstream attempts by route and outcome"),
+            labels: labels),
+          latency: registry.makeDurationHistogram(
+            descriptor: Self.name(
+              "upstream_request_duration", "seconds",
+              "upstream attempt latency by route and outcome"),
+            labels: labels, buckets: Self.upstreamBuckets))
+        upstream[slot].append(made)
         return made
       }()
-    counter.increment()
+    series.counter.increment()
+    series.latency.recordNanoseconds(max(0, microseconds) * 1_000)
+    recentLatencies[slot].record(microseconds)
+  }
+
+  /// The p50 and p99 of each upstream route's latest attempts, in
+  /// microseconds; routes with none are left out.
+  public func recentUpstreamLatencies() -> [(route: UpstreamRoute, p50Us: Int64, p99Us: Int64)] {
+    zip(Self.upstreamRoutes, recentLatencies).compactMap { route, samples in
+      guard let p50 = samples.percentile(50), let p99 = samples.percentile(99) else { return nil }
+      return (route, p50, p99)
+    }
+  }
+
+  /// Kept answers served per upstream route so far: fresh hits, stale
+  /// answers, and upstream answers kept.
+  public func cacheCounts() -> [(route: UpstreamRoute, hit: Int64, stale: Int64, miss: Int64)] {
+    zip(Self.upstreamRoutes, cacheTotals).compactMap { route, totals in
+      totals.map { (route, $0.hit, $0.stale, $0.miss) }
+    }
   }
 
   public func recordTransition(_ transition: BreakerTransition, breaker name: BreakerName) {
@@ -182,18 +246,34 @@ public final class ServiceMetrics {
         cacheCounters[slot] = made
         return made
       }()
+    var totals = cacheTotals[slot] ?? (0, 0, 0)
     switch use {
-    case .hit: counters.hit.increment()
-    case .stale: counters.stale.increment()
-    case .miss: counters.miss.increment()
+    case .hit:
+      counters.hit.increment()
+      totals.hit += 1
+    case .stale:
+      counters.stale.increment()
+      totals.stale += 1
+    case .miss:
+      counters.miss.increment()
+      totals.miss += 1
     }
+    cacheTotals[slot] = totals
   }
 
   public func recordLateOutcome() { lateOutcomes.increment() }
 
-  /// `tlsHandshakes`: the upstream client's counts, for an HTTPS upstream.
-  public func render(tlsHandshakes: HTTPClient.Handshakes? = nil) -> [UInt8] {
+  /// `tlsHandshakes`: the upstream client's counts, for an HTTPS upstream;
+  /// `inflight` and `connections`: the service's load now.
+  public func render(
+    tlsHandshakes: HTTPClient.Handshakes? = nil, inflight: Int = 0,
+    connections: ConnectionUse = ConnectionUse()
+  ) -> [UInt8] {
     process.update()
+    self.inflight.set(to: Double(inflight))
+    busyConnections.set(to: Double(connections.busy))
+    idleConnections.set(to: Double(connections.idle))
+    waitingForConnection.set(to: Double(connections.waiting))
     if let counts = tlsHandshakes { report(counts) }
     // The sink counts drops on its own (it may drop before metrics exist).
     let dropped = LogSink.standardOutput.dropped

@@ -88,9 +88,10 @@ public final class UpstreamClient {
       headers: [("Content-Type", "application/json")] + headers(for: caller),
       body: body, idempotent: false, timeoutMs: timeoutMs)
     let observer = caller.observer
+    let sentUs = clock.nowUs
     return transport.start(request) { [self] result in
       let classified = UpstreamResult(result, route: .addEvent)
-      self.record(.addEvent, classified, for: caller)
+      self.record(.addEvent, classified, for: caller, sentUs: sentUs)
       if case .failure(let failure) = classified { observer?.attemptFailed(failure.cause) }
       completion(classified)
     }
@@ -215,10 +216,11 @@ public final class UpstreamClient {
   private func send(_ attempt: FetchAttempt, of fetch: UpstreamFetch, timeoutMs: Int64) {
     let request = ClientRequest(
       method: .get, path: fetch.key, headers: headers(for: fetch.caller), timeoutMs: timeoutMs)
+    let sentUs = clock.nowUs
     let call = transport.start(request) { [weak self, fetch] result in
       guard let self else { return }
       let classified = UpstreamResult(result, route: fetch.route)
-      self.record(fetch.route, classified, for: fetch.caller)
+      self.record(fetch.route, classified, for: fetch.caller, sentUs: sentUs)
       if case .failure(let failure) = classified { fetch.attemptFailed(failure.cause) }
       if attempt == .primary { fetch.primary = nil } else { fetch.hedge = nil }
       if fetch.isStepping {
@@ -302,14 +304,15 @@ public final class UpstreamClient {
     return configuredHeaders.isEmpty ? own : own + configuredHeaders
   }
 
-  /// Counts an attempt's outcome. Local trouble (not the upstream's), a name
+  /// Counts an attempt's outcome and latency. Local trouble (not the upstream's), a name
   /// that does not resolve and a failed TLS handshake are logged too, each
   /// named as such, with the reason; every other failed attempt at debug.
   private func record(
-    _ route: UpstreamRoute, _ classified: UpstreamResult, for caller: UpstreamCaller
+    _ route: UpstreamRoute, _ classified: UpstreamResult, for caller: UpstreamCaller,
+    sentUs: Int64
   ) {
     let outcome = classified.outcome
-    metrics.recordUpstream(route: route, outcome: outcome)
+    metrics.recordUpstream(route: route, outcome: outcome, microseconds: clock.nowUs - sentUs)
     switch classified {
     case .failure(.transport(.local)):
       logger.warning(

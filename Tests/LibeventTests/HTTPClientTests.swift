@@ -85,10 +85,13 @@ struct HTTPClientTests {
       }
     }
     #expect(client.queuedRequests == 2)
+    #expect(client.connectionUse == ConnectionUse(busy: 1, idle: 0, waiting: 2))
     h.run()
     #expect(order == ["ok /0", "ok /1", "ok /2"])
     #expect(h.mostHeldAtOnce == 1)
     #expect(client.openConnections == 1)
+    // Answered: the connection waits in the pool for the next request.
+    #expect(client.connectionUse == ConnectionUse(busy: 0, idle: 1, waiting: 0))
   }
 
   @Test func keepAliveConnectionsAreReused() throws {

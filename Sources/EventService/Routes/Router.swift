@@ -37,7 +37,9 @@ struct Router {
     case .metrics:
       exchange.send(
         200,
-        context.metrics.render(tlsHandshakes: context.tlsHandshakes?()),
+        context.metrics.render(
+          tlsHandshakes: context.tlsHandshakes?(), inflight: context.inflight,
+          connections: context.connectionUse()),
         contentType: "text/plain; version=0.0.4; charset=utf-8")
     case .openAPI:
       exchange.send(200, OpenAPIDocument.bytes, contentType: "application/yaml; charset=utf-8")

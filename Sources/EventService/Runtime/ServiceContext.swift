@@ -16,6 +16,8 @@ final class ServiceContext {
   /// The TLS handshakes of the upstream connections, for /metrics (an
   /// `https://` upstream only).
   let tlsHandshakes: (() -> HTTPClient.Handshakes)?
+  /// The upstream client's connections now, for /metrics and /status.
+  let connectionUse: () -> ConnectionUse
   let breaker: BreakerGuard
   /// Over upstream GETs, when `READ_BREAKER_ENABLED`.
   let readBreaker: BreakerGuard?
@@ -38,8 +40,11 @@ final class ServiceContext {
   /// or an in-memory one in tests).
   init(
     clock: any Scheduler, config: ServiceConfig, transport: any HTTPTransport,
-    tlsHandshakes: (() -> HTTPClient.Handshakes)? = nil, logger: Logger, metrics: ServiceMetrics
+    tlsHandshakes: (() -> HTTPClient.Handshakes)? = nil,
+    connectionUse: @escaping () -> ConnectionUse = { ConnectionUse() }, logger: Logger,
+    metrics: ServiceMetrics
   ) {
+    self.connectionUse = connectionUse
     self.clock = clock
     self.config = config
     self.logger = logger
