@@ -11,10 +11,7 @@ public struct LatencyTracker: Sendable {
   public let capacity: Int
   /// Samples needed before `p95` answers.
   public let minimumSamples: Int
-  private var samples: [Int64] = []
-  /// A copy of `samples` to select from, kept to avoid an allocation each time.
-  private var scratch: [Int64] = []
-  private var next = 0
+  private var samples: RecentSamples
   private var recorded = 0
   private var cached: Int64?
   private var sinceRecompute = 0
@@ -22,15 +19,11 @@ public struct LatencyTracker: Sendable {
   public init(capacity: Int = 5_000, minimumSamples: Int = 100) {
     self.capacity = max(1, capacity)
     self.minimumSamples = minimumSamples
+    samples = RecentSamples(capacity: capacity)
   }
 
   public mutating func record(_ latency: Int64) {
-    if samples.count < capacity {
-      samples.append(latency)
-    } else {
-      samples[next] = latency
-      next = (next + 1) % capacity
-    }
+    samples.record(latency)
     recorded += 1
     sinceRecompute += 1
     if cached == nil || sinceRecompute >= max(1, capacity / 20) { recompute() }
@@ -41,9 +34,7 @@ public struct LatencyTracker: Sendable {
 
   /// The value at index `count × 95 / 100` of the sorted samples.
   private mutating func recompute() {
-    scratch.removeAll(keepingCapacity: true)
-    scratch.append(contentsOf: samples)
-    cached = OrderStatistic.select(min(scratch.count - 1, scratch.count * 95 / 100), in: &scratch)
+    cached = samples.value(at: samples.count * 95 / 100)
     sinceRecompute = 0
   }
 }

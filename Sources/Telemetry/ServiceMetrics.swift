@@ -191,9 +191,11 @@ public final class ServiceMetrics {
   /// The p50 and p99 of each upstream route's latest attempts, in
   /// microseconds; routes with none are left out.
   public func recentUpstreamLatencies() -> [(route: UpstreamRoute, p50Us: Int64, p99Us: Int64)] {
-    zip(Self.upstreamRoutes, recentLatencies).compactMap { route, samples in
-      guard let p50 = samples.percentile(50), let p99 = samples.percentile(99) else { return nil }
-      return (route, p50, p99)
+    Self.upstreamRoutes.indices.compactMap { slot in
+      guard let p50 = recentLatencies[slot].percentile(50),
+        let p99 = recentLatencies[slot].percentile(99)
+      else { return nil }
+      return (Self.upstreamRoutes[slot], p50, p99)
     }
   }
 

@@ -4,7 +4,8 @@ import Testing
 @Suite("Recent samples")
 struct RecentSamplesTests {
   @Test func nothingRecordedHasNoPercentile() {
-    #expect(RecentSamples().percentile(50) == nil)
+    var samples = RecentSamples()
+    #expect(samples.percentile(50) == nil)
   }
 
   @Test func nearestRankPercentilesOfOneToAHundred() {
