@@ -123,6 +123,8 @@ public final class ServiceApp {
       context.logger.info("stopped")
       done()
     }
+    // Streams never end by themselves: they end now, each with its last chunk.
+    context.status.endAll()
     drainDeadline = loop.schedule(afterMs: context.config.shutdownGraceMs) { [context] in
       context.logger.warning("drain deadline reached; stopping with requests in flight")
       finish()

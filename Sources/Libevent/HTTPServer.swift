@@ -26,6 +26,9 @@ public final class HTTPServer: LoopRegistration {
   private let replyBuffer: OpaquePointer
   private var handler: ((ServerRequest) -> Void)?
   private var pendingDrops: [OpaquePointer] = []
+  /// Connections of streamed replies whose clients left, to free next turn.
+  /// (A connection libevent closes first leaves the list: never freed twice.)
+  private var pendingStreamCloses: [(connection: InboundConnection, evcon: OpaquePointer)] = []
   private var dropTimer: LoopTimer?
   private var acceptRetryTimer: LoopTimer?
   let limits: HTTPServerLimits
@@ -123,6 +126,7 @@ public final class HTTPServer: LoopRegistration {
     dropTimer?.cancel()
     acceptRetryTimer?.cancel()
     pendingDrops.removeAll()
+    pendingStreamCloses.removeAll()
     // Closed before the free: callbacks that libevent runs while freeing
     // connections see a closed server and change nothing.
     self.http = nil
@@ -219,6 +223,48 @@ public final class HTTPServer: LoopRegistration {
     if tls != nil, let connection { connection.joinReplyForTLS() }
   }
 
+  /// Sends the head of a streamed reply (`ServerRequest.startStream`). The
+  /// connection counts as replying until the stream ends or the
+  /// connection closes, as any reply does.
+  func startStream(
+    _ raw: OpaquePointer, on connection: InboundConnection, of request: ServerRequest,
+    head: ReplyHead, status: Int
+  ) {
+    let headers = evhttp_request_get_output_headers(raw)
+    if isDraining { evhttp_add_header(headers, "Connection", "close") }
+    var now = timeval()
+    event_base_gettimeofday_cached(loop.base, &now)
+    date.withValue(at: now.tv_sec) { evhttp_add_header(headers, "Date", $0) }
+    connection.replying = true
+    connection.replyBytes = 0
+    connection.stream = request
+    head.withReason(for: status) { evhttp_send_reply_start(raw, Int32(status), $0) }
+  }
+
+  /// One piece of a streamed reply, unless more than `limit` bytes wait
+  /// to be written to the client already.
+  func sendChunk(
+    _ raw: OpaquePointer, on connection: InboundConnection, _ bytes: [UInt8], limit: Int
+  ) -> Bool {
+    guard evbuffer_get_length(bufferevent_get_output(connection.bev)) <= limit else {
+      return false
+    }
+    bytes.withUnsafeBytes { _ = evbuffer_add(replyBuffer, $0.baseAddress, $0.count) }
+    evhttp_send_reply_chunk(raw, replyBuffer)
+    return true
+  }
+
+  /// The client of a streamed reply left: its connection is freed on the
+  /// next turn, and the close ends the reply (`connectionClosed`).
+  func closeStream(_ raw: OpaquePointer, on connection: InboundConnection) {
+    guard !isClosed, let evcon = evhttp_request_get_connection(raw) else { return }
+    pendingStreamCloses.append((connection, evcon))
+    if dropTimer == nil {
+      dropTimer = LoopTimer(loop: loop) { [unowned self] in closeDropped() }
+    }
+    dropTimer?.arm(afterMs: 0)
+  }
+
   /// libevent reads no body for HEAD, TRACE or a method it does not know.
   /// If such a request declares one anyway, its bytes stay in the buffer
   /// and are read as the start of the next request on the connection
@@ -251,11 +297,20 @@ public final class HTTPServer: LoopRegistration {
       evhttp_connection_free(evhttp_request_get_connection(raw))
       completed()
     }
+    let streams = pendingStreamCloses
+    pendingStreamCloses.removeAll()
+    for (_, evcon) in streams { evhttp_connection_free(evcon) }
   }
 
   /// libevent is freeing a connection: a reply still being written on it
   /// ends its request.
   func connectionClosed(_ connection: InboundConnection) {
+    let stream = connection.stream
+    connection.stream = nil
+    stream?.streamLost()
+    if !pendingStreamCloses.isEmpty {
+      pendingStreamCloses.removeAll { $0.connection === connection }
+    }
     if connection.replying && !isClosed {
       replyEnded(connection)
       completed()
@@ -264,6 +319,7 @@ public final class HTTPServer: LoopRegistration {
 
   private func replyEnded(_ connection: InboundConnection) {
     connection.replying = false
+    connection.stream = nil
     replyBytesInFlight -= connection.replyBytes
     connection.replyBytes = 0
   }

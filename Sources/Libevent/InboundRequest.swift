@@ -19,6 +19,22 @@ public protocol InboundRequest: AnyObject {
   func respond(status: Int, body: [UInt8])
   /// `observer` hears if the client hangs up before the reply.
   func onClientGone(notify observer: any ClientGoneObserver)
+  /// Starts a reply whose body follows in pieces; `observer` hears when
+  /// the client goes. False when the reply was sent whole instead (HEAD).
+  func startStream(status: Int, notify observer: any ClientGoneObserver) -> Bool
+  /// The next piece, unless more than `limit` bytes still wait to be written.
+  func sendChunk(_ bytes: [UInt8], limit: Int) -> ChunkResult
+  func endStream()
+}
+
+/// What became of a piece of a streamed reply.
+public enum ChunkResult: Equatable, Sendable {
+  case sent
+  /// Not sent: more than the limit's bytes still wait to be written to this
+  /// client (a slow reader costs its own buffer, no more).
+  case backlogged
+  /// The stream has ended.
+  case closed
 }
 
 extension ServerRequest: InboundRequest {}

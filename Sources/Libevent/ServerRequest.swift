@@ -38,14 +38,19 @@ public final class ServerRequest {
   }
 
   deinit {
+    // A stream nobody holds any more ends with its last chunk.
+    if isStreaming { endStream() }
     if !hasResponded {
       respond(
         status: 500, headers: [("Content-Type", "text/plain")], body: Array("no response\n".utf8))
     }
   }
 
-  /// Answered, dropped, or its server closed under it.
-  public var hasResponded: Bool { raw == nil || server.isClosed }
+  /// True from `startStream` until the stream ends.
+  public private(set) var isStreaming = false
+
+  /// Answered (or streaming), dropped, or its server closed under it.
+  public var hasResponded: Bool { raw == nil || isStreaming || server.isClosed }
 
   /// The first value of a request header, matched case-insensitively.
   public func header(_ name: StaticString) -> String? {
@@ -130,7 +135,63 @@ public final class ServerRequest {
   func clientLeft() {
     let observer = goneObserver
     goneObserver = nil
-    drop()
+    if isStreaming, let raw, let connection {
+      // Its connection is closed (next turn); the close ends the reply.
+      self.raw = nil
+      isStreaming = false
+      server.closeStream(raw, on: connection)
+    } else {
+      drop()
+    }
+    observer?.clientGone()
+  }
+
+  // MARK: - A reply in pieces
+
+  /// Starts a reply whose body follows in pieces (`sendChunk`), chunked
+  /// under HTTP/1.1, for as long as the server runs: server-sent events.
+  /// `observer` hears when the client goes, or its connection is closed
+  /// (a write that failed or stalled past the idle timeout). False, with
+  /// the request answered in full instead, for HEAD or a connection
+  /// libevent no longer has.
+  public func startStream(status: Int, notify observer: any ClientGoneObserver) -> Bool {
+    guard let raw, !server.isClosed, !isStreaming else { return false }
+    guard method != .head, let connection, evhttp_request_get_connection(raw) != nil else {
+      respond(status: status, body: [])
+      return false
+    }
+    isStreaming = true
+    goneObserver = observer
+    server.startStream(raw, on: connection, of: self, head: head, status: status)
+    connection.watchForHangup(of: self)
+    return true
+  }
+
+  /// Sends `bytes` as the next piece of the streamed reply.
+  public func sendChunk(_ bytes: [UInt8], limit: Int) -> ChunkResult {
+    guard let raw, isStreaming, !server.isClosed, let connection else { return .closed }
+    return server.sendChunk(raw, on: connection, bytes, limit: limit) ? .sent : .backlogged
+  }
+
+  /// Ends the streamed reply (the last chunk); the connection may carry
+  /// another request after it.
+  public func endStream() {
+    guard let raw, isStreaming else { return }
+    self.raw = nil
+    isStreaming = false
+    goneObserver = nil
+    connection?.stopWatchingHangup()
+    guard !server.isClosed else { return }
+    evhttp_send_reply_end(raw)
+  }
+
+  /// libevent closed the connection under the stream: the request is freed.
+  func streamLost() {
+    guard isStreaming else { return }
+    raw = nil
+    isStreaming = false
+    let observer = goneObserver
+    goneObserver = nil
     observer?.clientGone()
   }
 

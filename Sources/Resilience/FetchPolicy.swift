@@ -31,7 +31,7 @@ public struct FetchPolicy {
 
   /// The hedge delay: the fixed `HEDGE_AFTER_MS`, or the running p95 (not
   /// before enough fetches have been timed, and never under the minimum).
-  var hedgeDelayMs: Int64? {
+  public var hedgeDelayMs: Int64? {
     if hedging.afterMs > 0 { return hedging.afterMs }
     return eventLatency.p95.map { max(HedgeSettings.minimumAfterMs, ($0 + 999) / 1_000) }
   }

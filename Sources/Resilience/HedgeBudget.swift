@@ -34,6 +34,15 @@ public struct HedgeBudget: Sendable {
     pace.recordFirstAttempt(now: now)
   }
 
+  /// Event fetches and hedges over the window, and how many hedges may be
+  /// sent now (the smaller of what the window and the pace allow).
+  public mutating func state(now: Int64) -> RetryBudget.State {
+    let window = window.state(now: now)
+    return RetryBudget.State(
+      firstAttempts: window.firstAttempts, retries: window.retries,
+      available: min(window.available, pace.state(now: now).available))
+  }
+
   /// A late fetch asks for a hedge: true (and counted) while both the
   /// window and the pace allow one.
   public mutating func allowHedge(now: Int64) -> Bool {

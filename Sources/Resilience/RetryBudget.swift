@@ -32,6 +32,12 @@ public struct RetryBudget: Sendable {
     public let retries: Int
     /// Retries that would be allowed now.
     public let available: Int
+
+    public init(firstAttempts: Int, retries: Int, available: Int) {
+      self.firstAttempts = firstAttempts
+      self.retries = retries
+      self.available = available
+    }
   }
 
   public let settings: Settings

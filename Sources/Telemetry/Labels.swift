@@ -13,11 +13,17 @@ public enum RouteID: String, CaseIterable, Sendable {
   case metrics = "/metrics"
   case openAPI = "/openapi.yaml"
   case ready = "/ready"
+  case status = "/status"
+  case statusStream = "/status/stream"
 
-  /// Probes, scrapes and the API document: always served, whatever the
-  /// load (never shed, never counted against the memory budget).
+  /// Probes, scrapes, the status view and the API document: always served,
+  /// whatever the load (never shed, never counted against the memory
+  /// budget), and logged at debug.
   public var isOperational: Bool {
-    self == .health || self == .metrics || self == .openAPI || self == .ready
+    switch self {
+    case .health, .metrics, .openAPI, .ready, .status, .statusStream: true
+    case .getUsers, .getEvents, .getEventsByUserId, .addEvent: false
+    }
   }
 }
 

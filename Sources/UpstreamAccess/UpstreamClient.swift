@@ -100,6 +100,13 @@ public final class UpstreamClient {
   /// The retry budget now (for /health).
   public var retryBudget: RetryBudget.State { policy.budget.state(now: clock.nowMs) }
 
+  /// The hedge budget now: event fetches, hedges, hedges allowed.
+  public var hedgeBudget: RetryBudget.State { policy.hedgeBudget.state(now: clock.nowMs) }
+
+  /// How late an event fetch must be to be hedged now, in milliseconds;
+  /// nil while hedging is off or until enough fetches have been timed.
+  public var hedgeDelayMs: Int64? { policy.hedging.enabled ? policy.hedgeDelayMs : nil }
+
   // MARK: - GET: a fetch machine per path
 
   private func get(

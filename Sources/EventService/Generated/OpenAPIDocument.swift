@@ -258,6 +258,64 @@ paths:
       summary: The headers of GET /metrics, without its body.
       responses:
         "200": { $ref: "#/components/responses/HeadOnly" }
+  /status:
+    parameters: *common
+    get:
+      operationId: statusPage
+      summary: The live status page (HTML).
+      description: |
+        One self-contained page (no external scripts, styles or fonts;
+        `Content-Security-Policy` forbids them) showing both breakers, the
+        retry and hedge budgets, requests in flight, upstream connections,
+        upstream latency p50/p99 by route, kept answers and the last
+        breaker transitions. It follows `/status/stream` and redraws itself
+        on every event.
+      responses:
+        "200":
+          description: The page.
+          headers:
+            X-Request-Id: { $ref: "#/components/headers/XRequestID" }
+          content:
+            text/html; charset=utf-8:
+              schema: { type: string }
+    head:
+      operationId: headStatusPage
+      summary: The headers of GET /status, without its body.
+      responses:
+        "200": { $ref: "#/components/responses/HeadOnly" }
+  /status/stream:
+    parameters: *common
+    get:
+      operationId: statusStream
+      summary: The status as server-sent events, until the client leaves.
+      description: |
+        `text/event-stream`: a `status` event at once, then one a second
+        and one on every breaker transition, each a `StatusSnapshot` on one
+        `data:` line (`curl -N` follows it). The stream never ends by
+        itself; it ends when the service stops. A client that does not
+        read has events skipped once 64 KiB wait for it. At most 64
+        viewers at once; more get 503 `overloaded` with `Retry-After: 5`.
+      responses:
+        "200":
+          description: The stream.
+          headers:
+            X-Request-Id: { $ref: "#/components/headers/XRequestID" }
+          content:
+            text/event-stream; charset=utf-8:
+              schema: { type: string }
+        "503":
+          description: As many viewers as are served (`overloaded`).
+          headers:
+            X-Request-Id: { $ref: "#/components/headers/XRequestID" }
+            Retry-After: { $ref: "#/components/headers/RetryAfter" }
+          content:
+            application/json:
+              schema: { $ref: "#/components/schemas/Error" }
+    head:
+      operationId: headStatusStream
+      summary: The headers of GET /status/stream, without a stream.
+      responses:
+        "200": { $ref: "#/components/responses/HeadOnly" }
   /openapi.yaml:
     parameters: *common
     get:
@@ -530,6 +588,72 @@ components:
       properties:
         status: { enum: [ready, draining] }
       additionalProperties: false
+    StatusSnapshot:
+      description: One event of /status/stream (its `data:` line).
+      type: object
+      required: [version, draining, breakers, retryBudget, hedging, inflight, maxInflight, connections, upstreamLatency, cache, transitions, viewers]
+      properties:
+        version: { type: string }
+        draining: { type: boolean }
+        breakers:
+          type: object
+          properties:
+            write: { $ref: "#/components/schemas/Breaker" }
+            read:
+              oneOf: [{ $ref: "#/components/schemas/Breaker" }, { type: "null" }]
+        retryBudget:
+          type: object
+          properties:
+            firstAttempts: { type: integer }
+            retries: { type: integer }
+            available: { type: integer }
+        hedging:
+          description: Null while HEDGE_ENABLED is off.
+          type: [object, "null"]
+          properties:
+            firstAttempts: { type: integer, description: event fetches in the window }
+            hedges: { type: integer }
+            available: { type: integer }
+            delayMs: { type: [integer, "null"] }
+        inflight: { type: integer }
+        maxInflight: { type: integer }
+        connections:
+          type: object
+          properties:
+            busy: { type: integer }
+            idle: { type: integer }
+            waiting: { type: integer }
+            max: { type: integer }
+        upstreamLatency:
+          description: Percentiles of the last 1,024 attempts of each route.
+          type: array
+          items:
+            type: object
+            properties:
+              route: { type: string }
+              p50Ms: { type: number }
+              p99Ms: { type: number }
+        cache:
+          type: array
+          items:
+            type: object
+            properties:
+              route: { type: string }
+              hit: { type: integer }
+              stale: { type: integer }
+              miss: { type: integer }
+        transitions:
+          description: The last 10 breaker transitions, newest first.
+          type: array
+          items:
+            type: object
+            properties:
+              breaker: { enum: [write, read] }
+              from: { enum: [CLOSED, OPEN, HALF_OPEN] }
+              to: { enum: [CLOSED, OPEN, HALF_OPEN] }
+              reason: { type: string }
+              agoMs: { type: integer }
+        viewers: { type: integer }
     Breaker:
       type: object
       required: [state, failuresInWindow, retryAfterMs]

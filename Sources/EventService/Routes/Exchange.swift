@@ -152,6 +152,25 @@ final class Exchange: ClientGoneObserver, AttemptObserver {
     record(status)
   }
 
+  /// Starts the reply as a stream of server-sent events (its log line is
+  /// written when it ends); false when it was answered whole instead (HEAD).
+  func openEventStream(notify observer: any ClientGoneObserver) -> Bool {
+    request.setContentType("text/event-stream; charset=utf-8")
+    request.setRequestID(id)
+    request.addHeader("Cache-Control", "no-cache")
+    guard request.startStream(status: 200, notify: observer) else {
+      streamEnded()
+      return false
+    }
+    return true
+  }
+
+  /// The stream ended (the client left, or the service is stopping).
+  func streamEnded() {
+    finished()
+    record(200)
+  }
+
   /// Stops the request's upstream work if its client hangs up before the
   /// answer; the request is logged and counted with status 499 (nginx's
   /// "client closed request").

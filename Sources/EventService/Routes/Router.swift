@@ -43,7 +43,28 @@ struct Router {
         contentType: "text/plain; version=0.0.4; charset=utf-8")
     case .openAPI:
       exchange.send(200, OpenAPIDocument.bytes, contentType: "application/yaml; charset=utf-8")
+    case .status:
+      exchange.request.addHeader("Cache-Control", "no-cache")
+      // The page needs nothing from anywhere else, and may take nothing.
+      exchange.request.addHeader(
+        "Content-Security-Policy",
+        "default-src 'none'; connect-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'"
+      )
+      exchange.send(200, StatusPage.bytes, contentType: "text/html; charset=utf-8")
+    case .statusStream: follow(exchange)
     }
+  }
+
+  /// `/status/stream`: a snapshot now, then one a second and one on every
+  /// breaker transition, until the client leaves or the service stops.
+  private func follow(_ exchange: Exchange) {
+    guard context.status.viewers.count < StatusBoard.maxViewers else {
+      exchange.fail(.tooManyViewers(limit: StatusBoard.maxViewers))
+      return
+    }
+    let viewer = StatusViewer(exchange: exchange, board: context.status)
+    guard exchange.openEventStream(notify: viewer) else { return }
+    _ = context.status.add(viewer)
   }
 
   private func health(_ exchange: Exchange) {

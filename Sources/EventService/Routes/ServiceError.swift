@@ -156,6 +156,13 @@ extension ServiceError {
     status: 503, code: .overloaded, message: "the service is out of capacity; retry shortly",
     retryAfterMs: 1_000)
 
+  /// `/status/stream` has as many viewers as it serves.
+  static func tooManyViewers(limit: Int) -> ServiceError {
+    ServiceError(
+      status: 503, code: .overloaded,
+      message: "the status stream has its \(limit) viewers; retry shortly", retryAfterMs: 5_000)
+  }
+
   /// `retryAfterMs` as a field, and `Retry-After` (whole seconds, rounded
   /// up) as a header.
   static func circuitOpen(retryAfterMs: Int64) -> ServiceError {

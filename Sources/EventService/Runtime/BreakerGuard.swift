@@ -14,6 +14,8 @@ final class BreakerGuard {
   private let metrics: ServiceMetrics
   private var timer: (any ScheduledTimer)!
   let name: BreakerName
+  /// Told of every transition (the status view).
+  var onTransition: ((BreakerTransition) -> Void)?
 
   init(
     _ name: BreakerName = .write, settings: BreakerSettings, clock: any Scheduler, logger: Logger,
@@ -71,6 +73,7 @@ final class BreakerGuard {
       timer.cancel()
     }
     metrics.recordTransition(transition, breaker: name)
+    onTransition?(transition)
     var metadata: Logger.Metadata = [
       "breaker": .string(name.rawValue), "from": .string(transition.from.rawValue),
       "to": .string(transition.to.rawValue),

@@ -28,6 +28,8 @@ final class ServiceContext {
   var budget: MemoryBudget
   /// Reads waiting for an answer, by deadline.
   let deadlines: RequestDeadlines
+  /// The live view: its viewers and the last breaker transitions.
+  let status: StatusBoard
   /// From the first moment of a drain: `/ready` says 503.
   var isDraining = false
   /// Client requests being served (`MAX_INFLIGHT`).
@@ -70,8 +72,13 @@ final class ServiceContext {
       : nil
     budget = MemoryBudget(limit: config.maxBufferedBytes)
     deadlines = RequestDeadlines(clock: clock)
+    let status = StatusBoard(clock: clock)
+    self.status = status
+    breaker.onTransition = { [unowned status] in status.recorded($0, breaker: .write) }
+    readBreaker?.onTransition = { [unowned status] in status.recorded($0, breaker: .read) }
     idempotency =
       config.idempotencyMaxKeys > 0
       ? IdempotencyStore(ttlMs: config.idempotencyTTLMs, capacity: config.idempotencyMaxKeys) : nil
+    status.snapshot = { [unowned self] in StatusSnapshot.json(of: self) }
   }
 }

@@ -65,6 +65,35 @@ final class RecordedRequest: InboundRequest {
     if status == nil { goneObserver = observer }
   }
 
+  /// The pieces of a streamed reply so far, and whether it has ended.
+  private(set) var chunks: [[UInt8]] = []
+  private(set) var streamEnded = false
+  /// Set to make the next pieces wait (a client that does not read).
+  var backlogged = false
+
+  func startStream(status: Int, notify observer: any ClientGoneObserver) -> Bool {
+    guard self.status == nil else { return false }
+    self.status = status
+    guard method != .head else { return false }
+    goneObserver = observer
+    return true
+  }
+
+  func sendChunk(_ bytes: [UInt8], limit: Int) -> ChunkResult {
+    guard status != nil, !streamEnded, goneObserver != nil else { return .closed }
+    if backlogged { return .backlogged }
+    chunks.append(bytes)
+    return .sent
+  }
+
+  func endStream() {
+    streamEnded = true
+    goneObserver = nil
+  }
+
+  /// The streamed pieces as text.
+  var streamText: String { chunks.map { String(decoding: $0, as: UTF8.self) }.joined() }
+
   /// The client leaves before its reply.
   func hangUp() {
     let observer = goneObserver
