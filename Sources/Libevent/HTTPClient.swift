@@ -141,7 +141,7 @@ public final class HTTPClient {
       connections[id.raw] = PooledConnection(
         id: id, loop: loop, host: host, port: port, tls: tls, timeoutMs: timeoutMs,
         maxBodyBytes: maxBodyBytes,
-        onDeadline: { [weak self] id in self?.report { $0.deadlinePassed(id) } },
+        onDeadline: { [weak self] id in self?.deadlinePassed(id) },
         onDialTimeout: { [weak self] id in self?.dialTimedOut(id) },
         onPeerClose: { [weak self] id in self?.report { $0.closedByPeer(id) } },
         onConnected: { [weak self] connection in self?.connected(connection) },
@@ -218,6 +218,20 @@ public final class HTTPClient {
     }
     // An answer that came at once has already dialed (or failed the call).
     if lookup.isPending { connection.lookup = lookup }
+  }
+
+  /// A request's deadline passed. While its host name is still being
+  /// looked up, the resolver is what failed to answer in time: a DNS
+  /// failure, not the upstream's timeout.
+  private func deadlinePassed(_ id: ConnectionID) {
+    guard let connection = connections[id.raw], let lookup = connection.lookup else {
+      report { $0.deadlinePassed(id) }
+      return
+    }
+    lookup.cancel()
+    connection.lookup = nil
+    connection.current = nil
+    report { $0.responded(id, .failure(.dns("no answer from the resolver in time"))) }
   }
 
   private func resolved(_ id: ConnectionID, _ result: Result<[String], ClientFailure>) {

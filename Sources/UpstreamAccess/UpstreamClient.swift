@@ -324,18 +324,23 @@ public final class UpstreamClient {
     case .failure(.transport(.local)):
       logger.warning(
         "upstream connection not opened: out of file descriptors or memory here",
-        metadata: ["cause": "local_error", "route": .string(route.rawValue)])
+        metadata: [
+          "cause": "local_error", "route": .string(route.rawValue),
+          "request_id": .string(caller.requestID),
+        ])
     case .failure(.transport(.dns(let reason))):
       logger.warning(
         "upstream name did not resolve",
         metadata: [
           "cause": "dns_error", "reason": .string(reason), "route": .string(route.rawValue),
+          "request_id": .string(caller.requestID),
         ])
     case .failure(.transport(.tls(let reason))):
       logger.warning(
         "upstream TLS handshake failed",
         metadata: [
           "cause": "tls_error", "reason": .string(reason), "route": .string(route.rawValue),
+          "request_id": .string(caller.requestID),
         ])
     case .failure(let failure):
       logger.debug(

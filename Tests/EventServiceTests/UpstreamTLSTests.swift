@@ -187,6 +187,35 @@ struct UpstreamTLSTests {
       log.contains(#"msg="upstream name did not resolve" cause=dns_error reason="missing.test"#))
   }
 
+  /// A nameserver that never answers: the attempt's deadline passes while
+  /// the name is still being looked up, which is a DNS failure (the
+  /// resolver's), not the upstream's timeout.
+  @Test func aResolverThatNeverAnswersIsADNSError() throws {
+    let (silent, port) = try TestSocket.bound(SOCK_DGRAM)
+    defer { close(silent) }
+    let resolvConf = FileManager.default.temporaryDirectory
+      .appendingPathComponent("resolv-silent-\(getpid())-\(port).conf").path
+    try "nameserver 127.0.0.1:\(port)\noptions timeout:5 attempts:1\n"
+      .write(toFile: resolvConf, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(atPath: resolvConf) }
+    var service = try start([
+      "API_BASE": "http://silent.test:9", "RESOLV_CONF": resolvConf, "GET_RETRIES": "0",
+      "UPSTREAM_TIMEOUT_MS": "300",
+    ])
+    defer { if service.process.isRunning { service.process.terminate() } }
+    let response = try TestHTTP.send(.get("/getUsers"), port: service.port)
+    #expect(response.status == 502)
+    let metrics = String(
+      decoding: try TestHTTP.send(.get("/metrics"), port: service.port).body, as: UTF8.self)
+    #expect(
+      metric(
+        metrics, #"event_service_upstream_requests_total{route="getUsers",outcome="dns_error"}"#)
+        == 1)
+    let log = logOf(&service)
+    #expect(log.contains(#"reason="no answer from the resolver in time""#), "\(log)")
+    #expect(log.contains("upstream_cause=dns_error upstream_failures=dns_error:1"), "\(log)")
+  }
+
   /// The upstream closes idle connections after 50 ms; every read still
   /// answers, on new connections that resume the session.
   @Test func keepAliveSurvivesTheUpstreamClosingIdleConnections() throws {

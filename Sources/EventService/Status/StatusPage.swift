@@ -38,7 +38,7 @@ enum StatusPage {
     <div class="grid">
       <div class="card"><h2>Write breaker (POST /addEvent)</h2>
         <div id="write-state" class="state">?</div>
-        <div><span id="write-failures">0</span> failure(s) in the window · next probe <span id="write-retry">—</span></div></div>
+        <div id="write-detail"><span id="write-failures">0</span> failure(s) in the window · next probe <span id="write-retry">—</span></div></div>
       <div class="card"><h2>Read breaker (upstream GETs)</h2>
         <div id="read-state" class="state">?</div>
         <div id="read-detail"><span id="read-failures">0</span> failure(s) in the window · next probe <span id="read-retry">—</span></div></div>
@@ -71,6 +71,7 @@ enum StatusPage {
     const $ = (id) => document.getElementById(id);
     const text = (id, value) => { $(id).textContent = String(value); };
     const seconds = (ms) => ms == null ? "—" : (ms / 1000).toFixed(1) + " s";
+    const fixed = (n) => Number.isInteger(n) ? String(n) : n.toFixed(1);
     function rows(id, items, cells, empty) {
       const body = $(id);
       body.replaceChildren();
@@ -82,13 +83,15 @@ enum StatusPage {
         const row = body.insertRow();
         cells(item).forEach((value, i) => {
           const cell = row.insertCell(); cell.textContent = String(value);
-          if (i > 0 && typeof value === "number") cell.className = "n";
+          if (typeof value === "number") { cell.className = "n"; cell.textContent = fixed(value); }
         });
       }
     }
     function breaker(name, b) {
       const state = $(name + "-state");
-      if (b == null) { state.textContent = "off"; state.className = "state"; text(name + "-failures", 0); text(name + "-retry", "—"); return; }
+      const detail = $(name + "-detail");
+      if (b == null) { state.textContent = "off"; state.className = "state"; detail.hidden = true; return; }
+      detail.hidden = false;
       state.textContent = b.state; state.className = "state " + b.state;
       text(name + "-failures", b.failuresInWindow);
       text(name + "-retry", b.state === "OPEN" ? "in " + seconds(b.retryAfterMs) : "—");
