@@ -47,6 +47,22 @@ struct UpstreamTLSTests {
     #expect(added.status == 200)
   }
 
+  /// Starts the service with `environment`, expects GET /getUsers to be
+  /// 502, and gives the count of getUsers attempts with `outcome` and the log.
+  private func failedRead(_ environment: [String: String], outcome: String) throws -> (
+    attempts: Int, log: String
+  ) {
+    var service = try start(environment)
+    defer { if service.process.isRunning { service.process.terminate() } }
+    let response = try TestHTTP.send(.get("/getUsers"), port: service.port)
+    #expect(response.status == 502)
+    let metrics = String(
+      decoding: try TestHTTP.send(.get("/metrics"), port: service.port).body, as: UTF8.self)
+    let attempts = metric(
+      metrics, #"event_service_upstream_requests_total{route="getUsers",outcome="\#(outcome)"}"#)
+    return (attempts, logOf(&service))
+  }
+
   private func metric(_ text: String, _ series: String) -> Int {
     let line = text.split(separator: "\n").first { $0.hasPrefix(series + " ") }
     return line.flatMap { Double($0.split(separator: " ").last ?? "") }.map { Int($0) } ?? 0
@@ -105,21 +121,13 @@ struct UpstreamTLSTests {
       }
     let upstream = try ScriptedUpstream.Running(tls: pair, script: Self.script)
     defer { upstream.stop() }
-    var service = try start([
-      "API_BASE": "https://localhost:\(upstream.port)", "UPSTREAM_CA_FILE": certificates.caFile,
-      "GET_RETRIES": "1",
-    ])
-    defer { if service.process.isRunning { service.process.terminate() } }
-    let response = try TestHTTP.send(.get("/getUsers"), port: service.port)
-    #expect(response.status == 502)
-    let metrics = String(
-      decoding: try TestHTTP.send(.get("/metrics"), port: service.port).body, as: UTF8.self)
-    #expect(
-      metric(
-        metrics, #"event_service_upstream_requests_total{route="getUsers",outcome="tls_error"}"#)
-        == 2)
+    let (attempts, log) = try failedRead(
+      [
+        "API_BASE": "https://localhost:\(upstream.port)", "UPSTREAM_CA_FILE": certificates.caFile,
+        "GET_RETRIES": "1",
+      ], outcome: "tls_error")
+    #expect(attempts == 2)
     #expect(upstream.requests.total == 0)
-    let log = logOf(&service)
     #expect(
       log.contains(#"msg="upstream TLS handshake failed" cause=tls_error reason="\#(reason)""#))
   }
@@ -198,20 +206,12 @@ struct UpstreamTLSTests {
     try "nameserver 127.0.0.1:\(port)\noptions timeout:5 attempts:1\n"
       .write(toFile: resolvConf, atomically: true, encoding: .utf8)
     defer { try? FileManager.default.removeItem(atPath: resolvConf) }
-    var service = try start([
-      "API_BASE": "http://silent.test:9", "RESOLV_CONF": resolvConf, "GET_RETRIES": "0",
-      "UPSTREAM_TIMEOUT_MS": "300",
-    ])
-    defer { if service.process.isRunning { service.process.terminate() } }
-    let response = try TestHTTP.send(.get("/getUsers"), port: service.port)
-    #expect(response.status == 502)
-    let metrics = String(
-      decoding: try TestHTTP.send(.get("/metrics"), port: service.port).body, as: UTF8.self)
-    #expect(
-      metric(
-        metrics, #"event_service_upstream_requests_total{route="getUsers",outcome="dns_error"}"#)
-        == 1)
-    let log = logOf(&service)
+    let (attempts, log) = try failedRead(
+      [
+        "API_BASE": "http://silent.test:9", "RESOLV_CONF": resolvConf, "GET_RETRIES": "0",
+        "UPSTREAM_TIMEOUT_MS": "300",
+      ], outcome: "dns_error")
+    #expect(attempts == 1)
     #expect(log.contains(#"reason="no answer from the resolver in time""#), "\(log)")
     #expect(log.contains("upstream_cause=dns_error upstream_failures=dns_error:1"), "\(log)")
   }
