@@ -1,6 +1,6 @@
 # One way in. `make help` lists the targets; each is one script in scripts/.
 .DEFAULT_GOAL := help
-.PHONY: help run run-tls test ci sanitize valgrind bench instr bench-tls fuzz api-fuzz cluster cluster-test docs check-deploy
+.PHONY: help run run-tls test ci sanitize valgrind bench instr bench-tls fuzz api-fuzz cluster cluster-test docs check-deploy check-prometheus browser
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -14,7 +14,7 @@ run-tls: ## the same over HTTPS: the mock serves TLS with a throwaway CA
 test: ## the whole test suite, against the release binaries
 	./scripts/test.sh
 
-ci: ## what CI runs on a fresh clone (about 10 minutes)
+ci: ## what CI runs on a fresh clone (about 12 minutes)
 	./.ci/run
 
 sanitize: ## the test suite under AddressSanitizer
@@ -50,3 +50,9 @@ docs: ## regenerate what docs/ feeds into the code and assets
 
 check-deploy: ## the systemd unit and the Kubernetes files checked
 	./scripts/check/deploy-files.sh
+
+check-prometheus: ## the alert rules and their unit tests, and a live /metrics, with promtool
+	./scripts/check/prometheus.sh
+
+browser: ## the status page in headless Chromium (SCREENSHOT=assets/status-open.png to redo it)
+	./scripts/check/browser.sh $(if $(SCREENSHOT),--screenshot $(SCREENSHOT))
