@@ -37,6 +37,8 @@
 #               request (keep-alive, full and resumed handshakes, a 1,000-event
 #               fan-out cold and warm) and wall clock (scripts/bench/tls.sh)
 #   instr       see scripts/bench/instr.sh (`instr --tls`: the TLS counts alone)
+#   status      what following /status/stream costs per viewer: instructions
+#               per second and resident memory (scripts/bench/status.sh)
 #   outage, blackhole, overload, fanlimit
 #               reads through outages and overload (scripts/bench/reads.sh):
 #               stale answers and the read breaker in a 30 s outage, the
@@ -50,6 +52,7 @@ if [ "${1:-}" = instr ] && [ "${2:-}" = --tls ]; then INSTR_ONLY=1 exec ./script
 [ "${1:-}" = instr ] && exec ./scripts/bench/instr.sh "${@:2}"
 if [ "${1:-}" = tls ]; then exec ./scripts/bench/tls.sh; fi
 case "${1:-}" in outage | blackhole | overload | fanlimit) exec ./scripts/bench/reads.sh "$@" ;; esac
+[ "${1:-}" = status ] && exec ./scripts/bench/status.sh
 ./scripts/lib/ensure-deps.sh wrk curl gnuplot-nox nginx-light
 swift build -c release --product event-service >/dev/null
 swift build -c release --product event-mock >/dev/null

@@ -111,9 +111,10 @@ public enum FailureCause: String, CaseIterable, Sendable {
 }
 
 /// The failure causes of one request: how often each happened, and the last.
-/// Nothing is allocated until the first failure.
+/// Kept inline (no allocation, even on the first failure); a count stops
+/// at 65,535.
 public struct FailureTally: Sendable {
-  private var counts: [UInt32] = []
+  private var counts = SIMD16<UInt16>()
   public private(set) var last: FailureCause?
   private static let causes = FailureCause.allCases
 
@@ -122,18 +123,38 @@ public struct FailureTally: Sendable {
   public var isEmpty: Bool { last == nil }
 
   public mutating func add(_ cause: FailureCause) {
-    if counts.isEmpty { counts = Array(repeating: 0, count: Self.causes.count) }
-    counts[Self.causes.firstIndex(of: cause)!] += 1
+    let slot = cause.slot
+    if counts[slot] < .max { counts[slot] += 1 }
     last = cause
   }
 
-  public func count(of cause: FailureCause) -> Int {
-    counts.isEmpty ? 0 : Int(counts[Self.causes.firstIndex(of: cause)!])
-  }
+  public func count(of cause: FailureCause) -> Int { Int(counts[cause.slot]) }
 
   /// Each cause that happened and how often, in declaration order.
   public var entries: [(cause: FailureCause, count: Int)] {
-    guard !counts.isEmpty else { return [] }
-    return zip(Self.causes, counts).filter { $0.1 > 0 }.map { ($0.0, Int($0.1)) }
+    guard last != nil else { return [] }
+    return Self.causes.compactMap { cause in
+      counts[cause.slot] > 0 ? (cause, Int(counts[cause.slot])) : nil
+    }
+  }
+}
+
+extension FailureCause {
+  /// Its place in `FailureTally`, without searching `allCases`.
+  fileprivate var slot: Int {
+    switch self {
+    case .timeout: 0
+    case .refused: 1
+    case .connectionClosed: 2
+    case .dnsError: 3
+    case .tlsError: 4
+    case .status5xx: 5
+    case .malformedBody: 6
+    case .tooLarge: 7
+    case .localError: 8
+    case .budgetRefused: 9
+    case .breakerOpen: 10
+    case .deadline: 11
+    }
   }
 }

@@ -9,22 +9,28 @@ import Resilience
 public final class ServiceMetrics {
   public let registry = PrometheusCollectorRegistry()
   /// Per `RouteID` (in `allCases` order), then one for unmatched paths.
-  private var requests: [[(status: Int, counter: Counter)]] = Array(
+  @exclusivity(unchecked) private var requests: [[(status: Int, counter: Counter)]] = Array(
     repeating: [], count: RouteID.allCases.count + 1)
-  private var latencies: [DurationHistogram?] = Array(
+  @exclusivity(unchecked) private var latencies: [LoopHistogram?] = Array(
     repeating: nil, count: RouteID.allCases.count + 1)
+  private let requestLatency = HistogramFamily(
+    name: "event_service_http_request_duration_seconds", help: "request latency by route",
+    buckets: latencyBuckets)
+  private let upstreamLatency = HistogramFamily(
+    name: "event_service_upstream_request_duration_seconds",
+    help: "upstream attempt latency by route and outcome", buckets: upstreamBuckets)
   /// Per `UpstreamRoute`, in `allCases` order: per outcome, its attempts
   /// and their latencies.
-  private var upstream: [[UpstreamSeries]] = Array(
+  @exclusivity(unchecked) private var upstream: [[UpstreamSeries]] = Array(
     repeating: [], count: UpstreamRoute.allCases.count)
   private struct UpstreamSeries {
     let outcome: UpstreamOutcome
     let counter: Counter
-    let latency: DurationHistogram
+    let latency: LoopHistogram
   }
   /// Per `UpstreamRoute`: the latest attempts' latencies in microseconds,
   /// for the status view's percentiles.
-  private var recentLatencies = Array(
+  @exclusivity(unchecked) private var recentLatencies = Array(
     repeating: RecentSamples(), count: UpstreamRoute.allCases.count)
   private let inflight: Gauge
   private let busyConnections: Gauge
@@ -151,13 +157,11 @@ public final class ServiceMetrics {
     let histogram =
       latencies[slot]
       ?? {
-        let made = registry.makeDurationHistogram(
-          descriptor: Self.name("http_request_duration", "seconds", "request latency by route"),
-          labels: [("route", label)], buckets: Self.latencyBuckets)
+        let made = requestLatency.makeSeries(labels: [("route", label)])
         latencies[slot] = made
         return made
       }()
-    histogram.recordNanoseconds(nanoseconds)
+    histogram.record(nanoseconds: nanoseconds)
   }
 
   /// One upstream attempt: how it ended and how long it took.
@@ -175,16 +179,12 @@ public final class ServiceMetrics {
             descriptor: Self.name(
               "upstream_requests", "total", "upstream attempts by route and outcome"),
             labels: labels),
-          latency: registry.makeDurationHistogram(
-            descriptor: Self.name(
-              "upstream_request_duration", "seconds",
-              "upstream attempt latency by route and outcome"),
-            labels: labels, buckets: Self.upstreamBuckets))
+          latency: upstreamLatency.makeSeries(labels: labels))
         upstream[slot].append(made)
         return made
       }()
     series.counter.increment()
-    series.latency.recordNanoseconds(max(0, microseconds) * 1_000)
+    series.latency.record(nanoseconds: microseconds * 1_000)
     recentLatencies[slot].record(microseconds)
   }
 
@@ -283,7 +283,10 @@ public final class ServiceMetrics {
       droppedLogLines.increment(by: Int64(dropped - droppedLogLinesReported))
       droppedLogLinesReported = dropped
     }
-    return registry.emitToBuffer()
+    var out = registry.emitToBuffer()
+    requestLatency.emit(into: &out)
+    upstreamLatency.emit(into: &out)
+    return out
   }
 
   private func report(_ counts: HTTPClient.Handshakes) {

@@ -1,5 +1,6 @@
 import Libevent
 import Logging
+import Telemetry
 import Testing
 
 @testable import EventService
@@ -143,5 +144,25 @@ struct FailureCauseLogTests {
     let service = InMemoryService()
     for path in ["/health", "/ready", "/metrics"] { service.get(path) }
     #expect(service.logs.requests.allSatisfy { $0.level == .debug })
+  }
+}
+
+@Suite("Failure tally")
+struct FailureTallyTests {
+  @Test func everyCauseHasACountOfItsOwn() {
+    var tally = FailureTally()
+    #expect(tally.isEmpty && tally.entries.isEmpty)
+    for (index, cause) in FailureCause.allCases.enumerated() {
+      for _ in 0...index { tally.add(cause) }
+    }
+    #expect(tally.entries.map(\.count) == Array(1...FailureCause.allCases.count))
+    #expect(tally.entries.map(\.cause) == FailureCause.allCases)
+    #expect(tally.last == FailureCause.allCases.last)
+  }
+
+  @Test func aCountStopsAtItsMaximum() {
+    var tally = FailureTally()
+    for _ in 0..<70_000 { tally.add(.timeout) }
+    #expect(tally.count(of: .timeout) == 65_535)
   }
 }
