@@ -47,21 +47,25 @@ stop_viewers() {
 # Instructions: the same service under callgrind, idle but for the viewers.
 run_service valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out.%p" "$out/event-service"
 dumps=0
-count() { # instructions in the next SECONDS_PER_RUN seconds
+counted=0
+count() { # instructions in the next SECONDS_PER_RUN seconds, into $counted
   callgrind_control -z "$service" >/dev/null 2>&1
   sleep "$SECONDS_PER_RUN"
   callgrind_control -d "$service" >/dev/null 2>&1
   dumps=$((dumps + 1))
   local dump="$out/callgrind.out.$service.$dumps"
   for _ in $(seq 50); do [ -s "$dump" ] && break; sleep 0.1; done
-  awk '/^summary:/ {print $2}' "$dump"
+  counted=$(awk '/^summary:/ {print $2}' "$dump")
 }
-none=$(count)
+count
+none=$counted
 watch 1
-one=$(count)
+count
+one=$counted
 stop_viewers
 watch 20
-twenty=$(count)
+count
+twenty=$counted
 stop_viewers
 kill $service
 wait $service 2>/dev/null || true
