@@ -2,7 +2,8 @@
 # Runs the service under valgrind (memcheck sees inside libevent, ASan does not)
 # and drives it through the paths that own C contexts: pooled GETs with dropped
 # connections and retries, a 300-event fan-out, the breaker opening, malformed
-# and truncated requests, a client that hangs up, and SIGTERM with a request in
+# and truncated requests, a client that hangs up, status stream viewers (one
+# that leaves, one still watching at shutdown), and SIGTERM with a request in
 # flight. A second run puts a hostile upstream (scripts/check/hostile-upstream.py:
 # interim 1xx answers, a body that never ends) and hostile clients (trickled
 # headers, an oversized announced body, smuggling framing, a chunked body) in
@@ -41,6 +42,11 @@ printf 'GARBAGE\r\n\r\n' | timeout 2 nc -q1 127.0.0.1 3400 | head -1
 printf 'GET /getUsers HTTP/1.1\r\nHost: x\r\n' | timeout 1 nc -q0 127.0.0.1 3400 | head -1
 curl -s -m 0.1 localhost:3400/getEventsByUserId/big > /dev/null; echo "aborted client rc=$?"
 curl -s -o /dev/null localhost:3400/metrics
+# The status view: the page, a viewer that leaves, and one still watching
+# at shutdown (its stream ends with the last chunk).
+curl -s -o /dev/null -w "status page %{http_code}\n" localhost:3400/status
+curl -sN -m 1.5 localhost:3400/status/stream | grep -c '^event: status' | sed 's/^/events seen by a viewer that left: /'
+(curl -sN localhost:3400/status/stream > /tmp/valgrind-stream-at-shutdown.txt &) ; sleep 0.5
 (curl -s -o /dev/null -w "inflight-at-shutdown %{http_code}\n" localhost:3400/getEventsByUserId/1 &) ; sleep 0.05
 kill -TERM $pid; wait $pid; status=$?
 grep -v "^### unhandled" /tmp/valgrind-service.err | head -60
