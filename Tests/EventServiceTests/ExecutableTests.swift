@@ -98,6 +98,36 @@ extension ExecutableTests {
     #expect(service.log.contains("msg=stopped"))
   }
 
+  /// A status viewer connected at SIGTERM: its stream ends with the last
+  /// chunk (the drain does not wait for it), and the process exits 0.
+  @Test func aStatusStreamEndsCleanlyOnShutdown() throws {
+    var service = try RunningService(environment: [
+      "PORT": "0", "LOG_LEVEL": "info", "SHUTDOWN_GRACE_MS": "10000",
+      "MOCK": #"{"PORT": 0}"#,
+    ])
+    defer { if service.process.isRunning { service.process.terminate() } }
+    let viewer = try TestHTTP.open(.get("/status/stream"), port: service.port)
+    // The first event arrives before the signal.
+    var received: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 4_096)
+    while !String(decoding: received, as: UTF8.self).contains("event: status") {
+      let n = read(viewer, &chunk, chunk.count)
+      try #require(n > 0)
+      received += chunk[0..<n]
+    }
+    kill(service.process.processIdentifier, SIGTERM)
+    while case let n = read(viewer, &chunk, chunk.count), n > 0 { received += chunk[0..<n] }
+    close(viewer)
+    let stream = try TestHTTP.parse(received)
+    let text = String(decoding: stream.body, as: UTF8.self)
+    #expect(stream.status == 200)
+    #expect(stream.header("Transfer-Encoding") == "chunked")
+    #expect(text.hasSuffix("\r\n0\r\n\r\n"), "no last chunk: \(text.suffix(40))")
+    let (exited, _) = service.waitForExit(limit: 10)
+    #expect(exited)
+    #expect(service.process.terminationStatus == 0)
+  }
+
   /// `LOG_FORMAT` json: one JSON object per line; the request's line has the
   /// caller's request id and the trace id of its `traceparent`, and its
   /// numbers are JSON numbers. Probes are logged at debug: not at info.
