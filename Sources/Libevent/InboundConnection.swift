@@ -50,9 +50,9 @@ final class InboundConnection {
   /// A reply is being written (a close now ends its request), and its size.
   var replying = false
   var replyBytes = 0
-  /// The request whose reply is being streamed on it, told if the
-  /// connection closes first.
-  weak var stream: ServerRequest?
+  /// The request whose reply is being streamed on it, held until the reply
+  /// ends or the connection closes, and told if the connection closes first.
+  var stream: ServerRequest?
   /// The callback on the input buffer: off from the end of a request's head
   /// until libevent has read the request, so that libevent's draining of
   /// what it parses does not call it for nothing.

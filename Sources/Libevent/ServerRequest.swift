@@ -39,18 +39,24 @@ public final class ServerRequest {
 
   deinit {
     // A stream nobody holds any more ends with its last chunk.
-    if isStreaming { endStream() }
+    if stream == .open { endStream() }
     if !hasResponded {
       respond(
         status: 500, headers: [("Content-Type", "text/plain")], body: Array("no response\n".utf8))
     }
   }
 
+  /// A reply in pieces: `open` from `startStream` until `endStream`;
+  /// `leaving` once its client left, until libevent closes the connection
+  /// (the request may then be ours to free: `streamLost`).
+  private enum StreamState { case none, open, leaving }
+  private var stream = StreamState.none
+
   /// True from `startStream` until the stream ends.
-  public private(set) var isStreaming = false
+  public var isStreaming: Bool { stream == .open }
 
   /// Answered (or streaming), dropped, or its server closed under it.
-  public var hasResponded: Bool { raw == nil || isStreaming || server.isClosed }
+  public var hasResponded: Bool { raw == nil || stream != .none || server.isClosed }
 
   /// The first value of a request header, matched case-insensitively.
   public func header(_ name: StaticString) -> String? {
@@ -135,10 +141,10 @@ public final class ServerRequest {
   func clientLeft() {
     let observer = goneObserver
     goneObserver = nil
-    if isStreaming, let raw, let connection {
-      // Its connection is closed (next turn); the close ends the reply.
-      self.raw = nil
-      isStreaming = false
+    if stream == .open, let raw, let connection {
+      // Its connection is closed (next turn); the close ends the reply and
+      // settles who frees the request (`streamLost`).
+      stream = .leaving
       server.closeStream(raw, on: connection)
     } else {
       drop()
@@ -155,12 +161,12 @@ public final class ServerRequest {
   /// the request answered in full instead, for HEAD or a connection
   /// libevent no longer has.
   public func startStream(status: Int, notify observer: any ClientGoneObserver) -> Bool {
-    guard let raw, !server.isClosed, !isStreaming else { return false }
+    guard let raw, !server.isClosed, stream == .none else { return false }
     guard method != .head, let connection, evhttp_request_get_connection(raw) != nil else {
       respond(status: status, body: [])
       return false
     }
-    isStreaming = true
+    stream = .open
     goneObserver = observer
     server.startStream(raw, on: connection, of: self, head: head, status: status)
     connection.watchForHangup(of: self)
@@ -169,27 +175,34 @@ public final class ServerRequest {
 
   /// Sends `bytes` as the next piece of the streamed reply.
   public func sendChunk(_ bytes: [UInt8], limit: Int) -> ChunkResult {
-    guard let raw, isStreaming, !server.isClosed, let connection else { return .closed }
+    guard let raw, stream == .open, !server.isClosed, let connection else { return .closed }
     return server.sendChunk(raw, on: connection, bytes, limit: limit) ? .sent : .backlogged
   }
 
   /// Ends the streamed reply (the last chunk); the connection may carry
   /// another request after it.
   public func endStream() {
-    guard let raw, isStreaming else { return }
+    guard let raw, stream == .open else { return }
     self.raw = nil
-    isStreaming = false
+    stream = .none
     goneObserver = nil
     connection?.stopWatchingHangup()
     guard !server.isClosed else { return }
     evhttp_send_reply_end(raw)
   }
 
-  /// libevent closed the connection under the stream: the request is freed.
+  /// libevent is freeing the connection under the stream. When the
+  /// connection failed (a write error, the idle timeout) libevent first
+  /// detached the unfinished request from it and leaves it to its owner
+  /// (`evhttp_connection_incoming_fail`): it is freed here. One still
+  /// attached is freed with the connection.
   func streamLost() {
-    guard isStreaming else { return }
-    raw = nil
-    isStreaming = false
+    guard stream != .none, let raw else { return }
+    let wasOpen = stream == .open
+    self.raw = nil
+    stream = .none
+    if evhttp_request_get_connection(raw) == nil { evhttp_request_free(raw) }
+    guard wasOpen else { return }
     let observer = goneObserver
     goneObserver = nil
     observer?.clientGone()
@@ -199,7 +212,7 @@ public final class ServerRequest {
   /// the headers but never a body (libevent would write it anyway and
   /// corrupt the next keep-alive reply).
   public func respond(status: Int, body: [UInt8]) {
-    guard let raw, !server.isClosed else { return }
+    guard let raw, !server.isClosed, stream == .none else { return }
     self.raw = nil
     if goneObserver != nil {
       goneObserver = nil
@@ -225,7 +238,7 @@ public final class ServerRequest {
   /// Done on the next loop turn: freeing a connection inside its own callback
   /// is not something libevent promises to survive.
   public func drop() {
-    guard let raw, !server.isClosed else { return }
+    guard let raw, !server.isClosed, stream == .none else { return }
     self.raw = nil
     if goneObserver != nil {
       goneObserver = nil
