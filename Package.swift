@@ -28,13 +28,24 @@ let package = Package(
       name: "CMimalloc",
       providers: [.apt(["libmimalloc-dev"])]
     ),
+    // hiredis's async API, for the idempotency keys in Redis. No pkgConfig:
+    // hiredis.pc adds -D_FILE_OFFSET_BITS=64, which SwiftPM refuses with a
+    // warning; the headers are in the standard include path.
+    .systemLibrary(
+      name: "CHiredis",
+      providers: [.apt(["libhiredis-dev"])]
+    ),
     // C shims that need libevent's struct layouts, kept out of CLibevent's
-    // module (there they would turn every handle into a typed pointer).
-    .target(name: "CLibeventShims", dependencies: ["CLibevent"]),
+    // module (there they would turn every handle into a typed pointer), and
+    // hiredis's libevent adapter.
+    .target(
+      name: "CLibeventShims", dependencies: ["CLibevent", "CHiredis"],
+      linkerSettings: [.linkedLibrary("hiredis")]),
     .target(
       name: "Libevent",
       dependencies: [
-        "CLibevent", "CLibeventShims", .product(name: "DequeModule", package: "swift-collections"),
+        "CLibevent", "CLibeventShims", "CHiredis",
+        .product(name: "DequeModule", package: "swift-collections"),
       ]
     ),
     .target(name: "Resilience"),
@@ -70,12 +81,18 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
       ]
     ),
+    // Where idempotency keys live: this instance's memory or Redis, behind
+    // one protocol.
+    .target(
+      name: "IdempotencyKeys",
+      dependencies: ["Libevent", "Resilience"]
+    ),
     // The routes and their handlers, and what runs on the loop for them.
     .target(
       name: "EventService",
       dependencies: [
         "Libevent", "Resilience", "MiniJSON", "Settings", "Telemetry", "UpstreamAccess",
-        .product(name: "Logging", package: "swift-log"),
+        "IdempotencyKeys", .product(name: "Logging", package: "swift-log"),
       ]
     ),
     // The composition root: the service and the embedded mock on one loop,

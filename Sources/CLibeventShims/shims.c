@@ -143,3 +143,11 @@ int evutil_ascii_strcasecmp(const char *s1, const char *s2) {
     if (x == 0) return 0;
   }
 }
+
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+#include <hiredis/adapters/libevent.h>
+
+int CLibeventShims_redis_attach(struct redisAsyncContext *context, struct event_base *base) {
+  return redisLibeventAttach(context, base);
+}

@@ -36,11 +36,13 @@ public final class ServiceApp {
       resolvConf: config.resolvConf, maxConnections: config.upstreamMaxConnections,
       timeoutMs: config.upstreamTimeoutMs, maxBodyBytes: config.maxUpstreamBodyBytes)
     self.http = http
+    let metrics = ServiceMetrics(version: ServiceVersion.current)
     context = ServiceContext(
       clock: loop, config: config, transport: http,
       tlsHandshakes: upstreamAddress.usesTLS ? { http.handshakes } : nil,
-      connectionUse: { http.connectionUse }, logger: logger,
-      metrics: ServiceMetrics(version: ServiceVersion.current))
+      connectionUse: { http.connectionUse },
+      keyStore: KeyStoreFactory.make(loop: loop, config: config, logger: logger, metrics: metrics),
+      logger: logger, metrics: metrics)
     dispatcher = RequestDispatcher(context: context)
     memory = MemoryRelease(context: context)
     // MAX_BODY_BYTES is libevent's limit too: nothing more is ever
@@ -120,8 +122,12 @@ public final class ServiceApp {
       context.readBreaker?.stop()
       context.deadlines.stop()
       http.shutdown()
-      context.logger.info("stopped")
-      done()
+      // The keys' last outcomes reach Redis before the loop stops.
+      let stopped = {
+        context.logger.info("stopped")
+        done()
+      }
+      if let keys = context.keys { keys.flush(stopped) } else { stopped() }
     }
     // Streams never end by themselves: they end now, each with its last chunk.
     context.status.endAll()

@@ -24,6 +24,14 @@ public final class MockEventAPI {
   private var received = 0
   /// Until when every API request fails (`POST /_mock/outage?ms=N`).
   private var outageUntilMs: Int64 = 0
+  /// How long a stored event's acknowledgement waits
+  /// (`POST /_mock/write-delay?ms=N`): a write that landed upstream whose
+  /// answer is slow, or never reaches a caller that dies meanwhile.
+  private var writeDelayMs: Int64 = 0
+  /// Events stored, and events sent again with an id already stored
+  /// (acknowledged, not stored twice).
+  private var eventsStored = 0
+  private var repeatedIDs = 0
 
   public init(loop: EventLoop, settings: MockSettings) throws {
     self.loop = loop
@@ -137,6 +145,7 @@ public final class MockEventAPI {
     // De-duplication by id, checked before the user: an event sent again
     // (a client's retry with the same id) is acknowledged, not stored twice.
     if store.event(id) != nil {
+      repeatedIDs += 1
       reply(request, 200, Array(#"{"success":true}"#.utf8))
       return
     }
@@ -144,7 +153,14 @@ public final class MockEventAPI {
       notFound(request, "user")
       return
     }
-    reply(request, 200, Array(#"{"success":true}"#.utf8))
+    eventsStored += 1
+    guard writeDelayMs > 0 else {
+      reply(request, 200, Array(#"{"success":true}"#.utf8))
+      return
+    }
+    loop.schedule(afterMs: writeDelayMs) { [self] in
+      reply(request, 200, Array(#"{"success":true}"#.utf8))
+    }
   }
 
   private static let overloaded =
@@ -167,7 +183,9 @@ public final class MockEventAPI {
   /// `GET /_mock/stats` → `{"received":…,"inFlight":…,"peakInFlight":…}`;
   /// `POST /_mock/stats/reset` zeroes `received` and the peak;
   /// `POST /_mock/outage?ms=N` fails every API request with 503 for N ms
-  /// (0 ends an outage).
+  /// (0 ends an outage); `POST /_mock/write-delay?ms=N` stores each new
+  /// event at once and acknowledges it N ms later. The stats also count
+  /// `eventsStored` and `repeatedIds` (events sent again with a stored id).
   private func control(_ request: ServerRequest) {
     switch (request.method, request.path) {
     case (.get, "/_mock/stats"):
@@ -176,6 +194,8 @@ public final class MockEventAPI {
       json.int("inFlight", Int64(inFlight))
       json.int("peakInFlight", Int64(peakInFlight))
       json.int("outageLeftMs", max(0, outageUntilMs - loop.nowMs))
+      json.int("eventsStored", Int64(eventsStored))
+      json.int("repeatedIds", Int64(repeatedIDs))
       respond(request, 200, json.finish())
     case (.post, "/_mock/stats/reset"):
       received = 0
@@ -188,6 +208,14 @@ public final class MockEventAPI {
         return
       }
       outageUntilMs = loop.nowMs + ms
+      respond(request, 204, [])
+    case (.post, "/_mock/write-delay"):
+      let query = request.query ?? ""
+      guard query.hasPrefix("ms="), let ms = Int64(query.dropFirst(3)), ms >= 0 else {
+        respond(request, 400, Array(#"{"error":"expected ?ms=N"}"#.utf8))
+        return
+      }
+      writeDelayMs = ms
       respond(request, 204, [])
     default:
       respond(request, 404, Array(#"{"error":"route not found"}"#.utf8))

@@ -25,6 +25,15 @@ public struct ServiceConfig: Sendable {
   public var idempotencyTTLMs: Int64 = 86_400_000
   public var hedging = HedgeSettings()
   public var idempotencyMaxKeys = 100_000
+  /// SPEC §9: where keys live, and how long a key in flight is held by the
+  /// instance sending it (0: 2 × `UPSTREAM_TIMEOUT_MS` + 1000).
+  public var idempotencyStore = IdempotencyStoreAddress.memory
+  public var idempotencyLeaseMs: Int64 = 0
+  /// The lease in force: the configured one, or the default derived from
+  /// the attempt timeout (an owner finishes within one attempt).
+  public var effectiveIdempotencyLeaseMs: Int64 {
+    idempotencyLeaseMs > 0 ? idempotencyLeaseMs : 2 * upstreamTimeoutMs + 1_000
+  }
   public var coalesceGets = true
   public var maxBodyBytes = 65_536
   public var maxUpstreamBodyBytes = 8_388_608
@@ -119,6 +128,15 @@ public struct ServiceConfig: Sendable {
       "IDEMPOTENCY_TTL_MS", default: c.idempotencyTTLMs, minimum: 1)
     c.idempotencyMaxKeys = try source.int(
       "IDEMPOTENCY_MAX_KEYS", default: c.idempotencyMaxKeys, in: 0...10_000_000)
+    let store = try source.string("IDEMPOTENCY_STORE", default: c.idempotencyStore.description)
+    guard let address = IdempotencyStoreAddress(store) else {
+      throw ConfigError(
+        key: "IDEMPOTENCY_STORE",
+        problem: "expected memory or redis://host:port[/db] (db 0-15), got \"\(store)\"")
+    }
+    c.idempotencyStore = address
+    c.idempotencyLeaseMs = try source.milliseconds(
+      "IDEMPOTENCY_LEASE_MS", default: c.idempotencyLeaseMs)
     c.hedging.enabled = try source.bool("HEDGE_ENABLED", default: c.hedging.enabled)
     c.hedging.afterMs = try source.milliseconds("HEDGE_AFTER_MS", default: c.hedging.afterMs)
     c.hedging.budgetPercent = try source.int(

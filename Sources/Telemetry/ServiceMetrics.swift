@@ -51,6 +51,7 @@ public final class ServiceMetrics {
   private let hedges: Counter
   private let hedgesRefused: Counter
   private let shed: Counter
+  private let keyStoreErrors: Counter
   /// Per `UpstreamRoute`: kept answers served fresh, served stale, and
   /// upstream answers kept (made on first use).
   private var cacheCounters: [(hit: Counter, stale: Counter, miss: Counter)?] = Array(
@@ -96,6 +97,9 @@ public final class ServiceMetrics {
       "requests_shed", "client requests answered 503 overloaded at once (MAX_INFLIGHT)")
     droppedLogLines = total(
       "log_lines_dropped", "log lines dropped because stdout was not being read")
+    keyStoreErrors = total(
+      "idempotency_store_errors",
+      "idempotency key store commands that failed (Redis unreachable or an error reply)")
     func gauge(_ metric: String, _ help: String, _ labels: [(String, String)] = []) -> Gauge {
       registry.makeGauge(descriptor: Self.name(metric, "", help), labels: labels)
     }
@@ -231,6 +235,8 @@ public final class ServiceMetrics {
   }
 
   public func recordShed() { shed.increment() }
+
+  public func recordKeyStoreError() { keyStoreErrors.increment() }
 
   public func recordCache(route: UpstreamRoute, _ use: CacheUse) {
     let slot = Self.upstreamRoutes.firstIndex(of: route)!

@@ -3,7 +3,7 @@
 # Usage: scripts/lib/ensure-deps.sh [extra-package ...]
 set -euo pipefail
 
-packages=(libevent-dev libssl-dev libmimalloc-dev pkg-config "$@")
+packages=(libevent-dev libssl-dev libmimalloc-dev libhiredis-dev pkg-config "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -26,4 +26,12 @@ struct ssl_ctx_st;
 // `SSL_get_verify_result`; the recorded error is what the log line names.
 void CLibeventShims_verify_peer(struct ssl_ctx_st *ctx);
 
+struct redisAsyncContext;
+struct event_base;
+
+// Attaches a hiredis async context to the loop's event_base (hiredis's
+// libevent adapter, whose header is all static functions and would bring
+// libevent's declarations into a second Swift module).
+int CLibeventShims_redis_attach(struct redisAsyncContext *context, struct event_base *base);
+
 #endif

@@ -1,3 +1,4 @@
+import IdempotencyKeys
 import Libevent
 import MiniJSON
 import Resilience
@@ -12,7 +13,7 @@ enum AddEventHandler {
   static func handle(_ exchange: Exchange, context: ServiceContext) {
     let request = exchange.request
     var key: String?
-    if context.idempotency != nil, let raw = request.header("Idempotency-Key") {
+    if context.keys != nil, let raw = request.header("Idempotency-Key") {
       guard TokenCharacters.requestID.matches(raw, length: 1...128) else {
         exchange.fail(.invalidIdempotencyKey)
         return
@@ -34,65 +35,85 @@ enum AddEventHandler {
       exchange.fail(.overloaded)
       return
     }
-    // Made only when it may be used: a rejected request costs no id.
-    var keyedID: String?
-    if let key,
-      let decision = context.idempotency?.begin(
-        key: key, fingerprint: SHA256.hash(request.body), newEventID: EventID.make(),
-        now: context.clock.nowMs)
-    {
-      switch decision {
-      case .send(let eventID): keyedID = eventID
-      case .replay(let eventID, let outcome):
-        replay(outcome, eventID: eventID, exchange: exchange)
-        return
-      case .inProgress:
-        exchange.fail(.requestInProgress)
-        return
-      case .bodyMismatch:
-        exchange.fail(.idempotencyKeyReused)
+    guard let key, let keys = context.keys else {
+      send(exchange, members: members, id: nil, ticket: nil, context: context)
+      return
+    }
+    // The key's record is made (or found) before anything goes upstream.
+    keys.begin(
+      key: key, fingerprint: SHA256.hash(request.body), newEventID: EventID.make()
+    ) { decision in
+      guard !exchange.isAnswered else {
+        // The client left while the store answered: nothing was sent.
+        if case .send(_, let ticket) = decision { keys.release(ticket) }
         return
       }
+      switch decision {
+      case .send(let eventID, let ticket):
+        send(exchange, members: members, id: eventID, ticket: ticket, context: context)
+      case .replay(let eventID, let outcome):
+        replay(outcome, eventID: eventID, exchange: exchange)
+      case .inProgress: exchange.fail(.requestInProgress)
+      case .bodyMismatch: exchange.fail(.idempotencyKeyReused)
+      case .unavailable(let reason): exchange.fail(.idempotencyStoreUnavailable(reason))
+      }
     }
+  }
+
+  /// Asks the breaker, sends the event once, and records how it went — in
+  /// the breaker and, for a keyed request, under its key.
+  private static func send(
+    _ exchange: Exchange, members: [(String, JSONValue)], id keyedID: String?,
+    ticket: KeyTicket?, context: ServiceContext
+  ) {
     let permit: BreakerPermit
     switch context.breaker.admit() {
     case .allow(let granted): permit = granted
     case .reject(let retryAfterMs):
-      if let key { context.idempotency?.release(key: key) }
+      if let ticket { context.keys?.release(ticket) }
       exchange.attemptFailed(.breakerOpen)
       exchange.fail(.circuitOpen(retryAfterMs: retryAfterMs))
       return
     }
+    // Made only when it may be used: a refused request costs no id.
     let id = keyedID ?? EventID.make()
-    let event = EventWithID.make(id: id, body: request.body, members: members)
+    let event = EventWithID.make(id: id, body: exchange.request.body, members: members)
     exchange.upstreamCalls += 1
     context.upstream.addEvent(event, for: exchange.caller) { result in
       let write = WriteResult(result)
       context.breaker.record(write.breakerOutcome, permit: permit)
+      let answer: () -> Void
       let outcome: IdempotencyStore.Ending
       switch write {
       case .stored:
-        exchange.json(200, added(id))
+        answer = { exchange.json(200, added(id)) }
         outcome = .stored
       case .reportedFailure:
-        exchange.fail(.writeFailed("upstream reported \"success\": false"))
+        answer = { exchange.fail(.writeFailed("upstream reported \"success\": false")) }
         outcome = .failed
       case .rejected(let response):
         let message = upstreamMessage(response.body)
-        exchange.fail(.upstreamRejected(status: response.status, upstreamMessage: message))
+        answer = {
+          exchange.fail(.upstreamRejected(status: response.status, upstreamMessage: message))
+        }
         // Kept for a day: at most the first KiB of the upstream's text.
         let kept = ServiceError.upstreamRejected(
           status: response.status, upstreamMessage: message.map { prefix($0, bytes: 1_024) })
         outcome = .rejected(status: kept.status, body: kept.body)
       case .notSent:
+        if let ticket { context.keys?.release(ticket) }
         exchange.fail(.overloaded)
-        if let key { context.idempotency?.release(key: key) }
         return
       case .failed(let failure):
-        exchange.fail(.writeFailed(failure.description))
+        answer = { exchange.fail(.writeFailed(failure.description)) }
         outcome = .failed
       }
-      if let key { context.idempotency?.finish(key: key, outcome: outcome) }
+      // Recorded under the key first: a retry anywhere then finds it.
+      if let ticket, let keys = context.keys {
+        keys.finish(ticket, outcome: outcome, then: answer)
+      } else {
+        answer()
+      }
     }
   }
 

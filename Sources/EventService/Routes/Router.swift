@@ -81,6 +81,13 @@ struct Router {
     json.int("retries", Int64(budget.retries))
     json.int("available", Int64(budget.available))
     json.closeObject()
+    if let store = context.keys?.health {
+      json.openObject("idempotencyStore")
+      json.string("kind", store.kind)
+      json.string("state", store.state)
+      if let error = store.lastError { json.string("lastError", error) }
+      json.closeObject()
+    }
     exchange.json(200, json.finish())
   }
 

@@ -26,6 +26,7 @@ public struct ServiceError: Error, Sendable {
     case invalidIdempotencyKey = "invalid_idempotency_key"
     case requestInProgress = "request_in_progress"
     case idempotencyKeyReused = "idempotency_key_reused"
+    case idempotencyStoreUnavailable = "idempotency_store_unavailable"
   }
 
   public let status: Int
@@ -155,6 +156,15 @@ extension ServiceError {
   static let overloaded = ServiceError(
     status: 503, code: .overloaded, message: "the service is out of capacity; retry shortly",
     retryAfterMs: 1_000)
+
+  /// A keyed write while the shared key store (Redis) cannot answer: a key
+  /// promises at most one event, which cannot be kept without the store.
+  static func idempotencyStoreUnavailable(_ reason: String) -> ServiceError {
+    ServiceError(
+      status: 503, code: .idempotencyStoreUnavailable,
+      message: "the idempotency key store cannot answer (\(reason)); nothing was sent",
+      retryAfterMs: 1_000)
+  }
 
   /// `/status/stream` has as many viewers as it serves.
   static func tooManyViewers(limit: Int) -> ServiceError {

@@ -1,3 +1,4 @@
+import IdempotencyKeys
 import Libevent
 import Logging
 import Resilience
@@ -21,8 +22,9 @@ final class ServiceContext {
   let breaker: BreakerGuard
   /// Over upstream GETs, when `READ_BREAKER_ENABLED`.
   let readBreaker: BreakerGuard?
-  /// Idempotency keys of /addEvent; nil when `IDEMPOTENCY_MAX_KEYS` is 0.
-  var idempotency: IdempotencyStore?
+  /// Idempotency keys of /addEvent (this instance's memory, or Redis); nil
+  /// when `IDEMPOTENCY_MAX_KEYS` is 0.
+  let keys: (any KeyStore)?
   /// `MAX_BUFFERED_BYTES`: what requests hold here, and (`replyBytes`) the
   /// replies the HTTP server has not yet written.
   var budget: MemoryBudget
@@ -43,8 +45,8 @@ final class ServiceContext {
   init(
     clock: any Scheduler, config: ServiceConfig, transport: any HTTPTransport,
     tlsHandshakes: (() -> HTTPClient.Handshakes)? = nil,
-    connectionUse: @escaping () -> ConnectionUse = { ConnectionUse() }, logger: Logger,
-    metrics: ServiceMetrics
+    connectionUse: @escaping () -> ConnectionUse = { ConnectionUse() },
+    keyStore: (any KeyStore)? = nil, logger: Logger, metrics: ServiceMetrics
   ) {
     self.connectionUse = connectionUse
     self.clock = clock
@@ -76,9 +78,13 @@ final class ServiceContext {
     self.status = status
     breaker.onTransition = { [unowned status] in status.recorded($0, breaker: .write) }
     readBreaker?.onTransition = { [unowned status] in status.recorded($0, breaker: .read) }
-    idempotency =
-      config.idempotencyMaxKeys > 0
-      ? IdempotencyStore(ttlMs: config.idempotencyTTLMs, capacity: config.idempotencyMaxKeys) : nil
+    // `keyStore`: one made by the caller (Redis needs the loop itself).
+    keys =
+      config.idempotencyMaxKeys == 0
+      ? nil
+      : keyStore
+        ?? MemoryKeyStore(
+          ttlMs: config.idempotencyTTLMs, capacity: config.idempotencyMaxKeys, clock: clock)
     status.snapshot = { [unowned self] in StatusSnapshot.json(of: self) }
   }
 }
