@@ -128,7 +128,7 @@ let package = Package(
       name: "EventServiceTests",
       dependencies: [
         "ServiceAssembly", "EventService", "MockUpstream", "Libevent", "MiniJSON", "Resilience",
-        "Settings", "Telemetry", "UpstreamAccess",
+        "Settings", "Telemetry", "UpstreamAccess", "IdempotencyKeys",
         .product(name: "Logging", package: "swift-log"),
       ]
     ),

@@ -4,7 +4,7 @@
 # ./scripts/run.sh starts and users run), built here first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/lib/ensure-deps.sh openssl
+./scripts/lib/ensure-deps.sh openssl redis-server
 swift build -c release --product event-service
 swift build -c release --product event-mock
 EVENT_SERVICE_BIN_DIR="$(swift build -c release --show-bin-path)"

@@ -9,7 +9,7 @@
 # reading memory that Swift freed, such as a string libevent kept a pointer to.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-./scripts/lib/ensure-deps.sh openssl
+./scripts/lib/ensure-deps.sh openssl redis-server
 for sanitizer in ${*:-address thread}; do
   echo "== swift test --sanitize=$sanitizer"
   ASAN_OPTIONS="detect_leaks=0:suppressions=$PWD/scripts/check/asan.supp" swift test --scratch-path ".build-$sanitizer" --sanitize="$sanitizer"

@@ -506,11 +506,15 @@ components:
         timeout, connection error), and the breaker counted it. Or
         `circuit_open`: the breaker is not calling the upstream now; then
         `retryAfterMs` and `Retry-After` say when to try again. Or
-        `overloaded`: no capacity here, nothing was sent (`Retry-After`).
+        `overloaded`: no capacity here, nothing was sent (`Retry-After`). Or
+        `idempotency_store_unavailable`: a request with an `Idempotency-Key`
+        while the shared key store (`IDEMPOTENCY_STORE` Redis) cannot answer;
+        nothing was sent (`Retry-After: 1`). Requests without a key are not
+        affected.
       headers:
         X-Request-Id: { $ref: "#/components/headers/XRequestID" }
         Retry-After:
-          description: With `circuit_open`, seconds until the breaker lets a request through, rounded up; with `overloaded`, 1.
+          description: With `circuit_open`, seconds until the breaker lets a request through, rounded up; with `overloaded` and `idempotency_store_unavailable`, 1.
           schema: { type: integer, minimum: 1 }
       content:
         application/json:
@@ -580,6 +584,18 @@ components:
             firstAttempts: { type: integer, minimum: 0 }
             retries: { type: integer, minimum: 0 }
             available: { type: integer, minimum: 0 }
+          additionalProperties: false
+        idempotencyStore:
+          type: object
+          description: |
+            Where idempotency keys live (absent when IDEMPOTENCY_MAX_KEYS is
+            0): `memory` (state `ok`), or `redis` with the connection's state;
+            `lastError` says why it is not connected.
+          required: [kind, state]
+          properties:
+            kind: { enum: [memory, redis] }
+            state: { enum: [ok, connected, connecting, disconnected] }
+            lastError: { type: string }
           additionalProperties: false
       additionalProperties: false
     Readiness:
@@ -689,11 +705,12 @@ components:
             - invalid_idempotency_key
             - request_in_progress
             - idempotency_key_reused
+            - idempotency_store_unavailable
         message: { type: string }
         retryAfterMs:
           type: integer
           minimum: 0
-          description: With `circuit_open` (and `overloaded`, 1000).
+          description: With `circuit_open` (and `overloaded` and `idempotency_store_unavailable`, 1000).
         upstreamMessage:
           type: string
           description: With `upstream_rejected`, the upstream's own error text, when it gave one.

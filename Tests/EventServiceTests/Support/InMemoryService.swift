@@ -1,3 +1,4 @@
+import IdempotencyKeys
 import Libevent
 import Logging
 import MiniJSON
@@ -120,12 +121,12 @@ final class InMemoryService {
   let logs = LogRecorder()
   private let dispatcher: RequestDispatcher
 
-  init(_ configure: (inout ServiceConfig) -> Void = { _ in }) {
+  init(keyStore: (any KeyStore)? = nil, _ configure: (inout ServiceConfig) -> Void = { _ in }) {
     var config = ServiceConfig()
     config.retry = RetryBackoff(retries: 2, baseMs: 10, maxMs: 10)
     configure(&config)
     context = ServiceContext(
-      clock: clock, config: config, transport: transport,
+      clock: clock, config: config, transport: transport, keyStore: keyStore,
       logger: Logger(label: "test") { [logs] _ in RecordingLogHandler(recorder: logs) },
       metrics: ServiceMetrics())
     dispatcher = RequestDispatcher(context: context)
