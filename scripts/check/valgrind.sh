@@ -10,8 +10,9 @@
 # front of it. A third run serves the mock over TLS and the service calls it
 # over HTTPS (full and resumed handshakes, a 40-event fan-out on new TLS
 # connections, POSTs on fresh ones, verification failures, SIGTERM with TLS
-# fetches in flight). Exits non-zero if valgrind reports an error or a
-# definite leak.
+# fetches in flight). A fourth keeps idempotency keys in Redis (hiredis on
+# the loop) and kills and restarts Redis under it. Exits non-zero if
+# valgrind reports an error or a definite leak.
 #
 # It runs the release binary (what users run), or the binary given as $1.
 # The binary links mimalloc; memcheck's preloaded malloc and free still come
@@ -19,7 +20,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . scripts/lib/wait.sh
-./scripts/lib/ensure-deps.sh valgrind netcat-openbsd curl python3
+./scripts/lib/ensure-deps.sh valgrind netcat-openbsd curl python3 redis-server
 if [ -n "${1:-}" ]; then
   BIN=$1
 else
@@ -97,4 +98,36 @@ grep -v "^### unhandled" /tmp/valgrind-tls.err /tmp/valgrind-untrusted.err | hea
 echo "TLS service exit status under valgrind: $tls_status, untrusted: $untrusted_status (0 = clean; 9 = valgrind found errors)"
 [ "$status" -eq 0 ] && status=$tls_status
 [ "$status" -eq 0 ] && status=$untrusted_status
+
+echo "== Redis"
+# Keys in Redis (hiredis on the loop): new, replayed and mismatched keys,
+# Redis killed (keyed writes 503, the connection retried) and started
+# again, and SIGTERM with a keyed write in flight.
+redis_port=3431
+redis() {
+  redis-server --port $redis_port --bind 127.0.0.1 --save "" --appendonly no --daemonize no \
+    --loglevel warning >/dev/null 2>&1 &
+  redis_pid=$!
+  for _ in $(seq 100); do redis-cli -p $redis_port ping >/dev/null 2>&1 && break; sleep 0.05; done
+}
+redis
+PORT=3430 API_BASE=http://127.0.0.1:3432 MOCK='{"PORT":3432,"OK_COUNT":1000000,"FAIL_COUNT":0}' \
+  IDEMPOTENCY_STORE=redis://127.0.0.1:$redis_port \
+  valgrind --suppressions=scripts/check/valgrind.supp --error-exitcode=9 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite -q $BIN > /tmp/valgrind-redis.out 2> /tmp/valgrind-redis.err &
+pid=$!
+wait_http http://127.0.0.1:3430/health 60
+keyed() { curl -s -o /dev/null -w "%{http_code} " -X POST localhost:3430/addEvent -H 'Content-Type: application/json' -H "Idempotency-Key: $1" -d "$2"; }
+for i in $(seq 10); do keyed "k$i" '{"name":"x","userId":1}'; keyed "k$i" '{"name":"x","userId":1}'; done
+keyed k1 '{"name":"other","userId":1}'; echo
+kill -9 $redis_pid; wait $redis_pid 2>/dev/null
+for i in $(seq 5); do keyed "down$i" '{"name":"x","userId":1}'; sleep 0.2; done; echo "(Redis down)"
+redis
+for _ in $(seq 100); do [ "$(keyed back '{"name":"x","userId":1}')" = "200 " ] && break; sleep 0.1; done
+keyed back '{"name":"x","userId":1}'; echo "(Redis back)"
+(curl -s -o /dev/null -w "keyed inflight-at-shutdown %{http_code}\n" -X POST localhost:3430/addEvent -H 'Content-Type: application/json' -H "Idempotency-Key: last" -d '{"name":"x","userId":1}' &) ; sleep 0.05
+kill -TERM $pid; wait $pid; redis_status=$?
+kill $redis_pid 2>/dev/null; wait $redis_pid 2>/dev/null
+grep -v "^### unhandled" /tmp/valgrind-redis.err | head -60
+echo "Redis-store service exit status under valgrind: $redis_status (0 = clean; 9 = valgrind found errors)"
+[ "$status" -eq 0 ] && status=$redis_status
 exit $status
