@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Several event-service instances behind HAProxy on one machine: one
-# event-mock, N services (embedded mock off, all pointing at that mock), and
+# event-mock, one redis-server for the idempotency keys, N services
+# (embedded mock off, all pointing at that mock and that Redis), and
 # HAProxy on :8080 in front of them.
 #
 #   scripts/cluster.sh 3          # start (release build; installs haproxy)
@@ -8,8 +9,11 @@
 #   scripts/cluster.sh status     # HAProxy's view of the instances
 #   scripts/cluster.sh stop       # stop everything it started, by PID
 #
-# Ports: HAProxy CLUSTER_PORT (8080); instances 3711, 3712, …; mock 3790.
-# MOCK_ARGS passes flags to event-mock (for example "--error-rate 0").
+# Ports: HAProxy CLUSTER_PORT (8080); instances 3711, 3712, …; mock 3790;
+# Redis 3791. MOCK_ARGS passes flags to event-mock (for example
+# "--error-rate 0"); CLUSTER_KEYS=memory keeps each instance's keys in its
+# own memory instead of Redis (no redis-server); SERVICE_ENV adds
+# environment to every instance (for example "IDEMPOTENCY_LEASE_MS=2000").
 # State (PIDs, haproxy.cfg, the admin socket, logs) lives in .cluster/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +22,8 @@ STATE=.cluster
 FRONT=${CLUSTER_PORT:-8080}
 MOCK_PORT=${CLUSTER_MOCK_PORT:-3790}
 BASE_PORT=${CLUSTER_BASE_PORT:-3710}
+REDIS_PORT=${CLUSTER_REDIS_PORT:-3791}
+KEYS=${CLUSTER_KEYS:-redis}
 SOCKET=$PWD/$STATE/haproxy.sock
 
 admin() { echo "$1" | socat stdio "unix-connect:$SOCKET"; }
@@ -39,9 +45,12 @@ server_sessions() {
 start_instance() {
   local i=$1 port
   port=$(instance_port "$i")
-  PORT=$port LOG_LEVEL=${LOG_LEVEL:-warning} API_BASE="http://127.0.0.1:$MOCK_PORT" \
+  local store=memory
+  [ "$KEYS" = redis ] && store="redis://127.0.0.1:$REDIS_PORT"
+  # shellcheck disable=SC2086
+  env PORT=$port LOG_LEVEL=${LOG_LEVEL:-warning} API_BASE="http://127.0.0.1:$MOCK_PORT" \
     MOCK='{"ENABLED":false}' SHUTDOWN_GRACE_MS=${SHUTDOWN_GRACE_MS:-10000} \
-    DRAIN_DELAY_MS=${DRAIN_DELAY_MS:-2000} \
+    DRAIN_DELAY_MS=${DRAIN_DELAY_MS:-2000} IDEMPOTENCY_STORE="$store" ${SERVICE_ENV:-} \
     "$BIN/event-service" >>"$STATE/service-$i.log" 2>&1 &
   echo $! >"$STATE/service-$i.pid"
   wait_http "http://127.0.0.1:$port/health" 10
@@ -93,8 +102,9 @@ EOF
     cat <<EOF
 
 backend writes
-  # A key always meets the instance that knows it (keys live in each
-  # instance's memory); requests without one are spread round-robin.
+  # A key meets the same instance while it lives (with CLUSTER_KEYS=memory
+  # the only one that knows it; with Redis any instance would do);
+  # requests without one are spread round-robin.
   balance hdr(Idempotency-Key)
   hash-type consistent
   option httpchk GET /ready
@@ -120,7 +130,7 @@ start() {
     echo "already running (scripts/cluster.sh stop first)" >&2
     exit 1
   }
-  ./scripts/lib/ensure-deps.sh haproxy socat curl
+  ./scripts/lib/ensure-deps.sh haproxy socat curl redis-server
   swift build -c release --product event-service >/dev/null
   swift build -c release --product event-mock >/dev/null
   mkdir -p "$STATE"
@@ -130,6 +140,12 @@ start() {
   "$BIN/event-mock" --port "$MOCK_PORT" ${MOCK_ARGS:-} >"$STATE/mock.log" 2>&1 &
   echo $! >"$STATE/mock.pid"
   wait_http "http://127.0.0.1:$MOCK_PORT/getUsers" 10
+  if [ "$KEYS" = redis ]; then
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
+      --daemonize no --loglevel warning >"$STATE/redis.log" 2>&1 &
+    echo $! >"$STATE/redis.pid"
+    for _ in $(seq 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.05; done
+  fi
   for i in $(seq "$n"); do start_instance "$i"; done
   write_config "$n"
   haproxy -W -db -f "$STATE/haproxy.cfg" >"$STATE/haproxy.log" 2>&1 &
@@ -140,7 +156,7 @@ start() {
       for _ in $(seq 100); do [ "$(server_status "$i" "$backend")" = UP ] && break; sleep 0.1; done
     done
   done
-  echo "cluster up: HAProxy on :$FRONT, $n instances on $(instance_port 1)…$(instance_port "$n"), mock on :$MOCK_PORT"
+  echo "cluster up: HAProxy on :$FRONT, $n instances on $(instance_port 1)…$(instance_port "$n"), mock on :$MOCK_PORT, keys in $KEYS$([ "$KEYS" = redis ] && echo " :$REDIS_PORT")"
 }
 
 # SIGTERM sN: it becomes a lame duck (DRAIN_DELAY_MS, 2 s here): /ready says
@@ -168,7 +184,7 @@ restart() {
 
 stop() {
   [ -d "$STATE" ] || return 0
-  for file in "$STATE"/haproxy.pid "$STATE"/service-*.pid "$STATE"/mock.pid; do
+  for file in "$STATE"/haproxy.pid "$STATE"/service-*.pid "$STATE"/mock.pid "$STATE"/redis.pid; do
     [ -f "$file" ] || continue
     pid=$(cat "$file")
     kill -TERM "$pid" 2>/dev/null || true
