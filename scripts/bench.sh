@@ -37,6 +37,9 @@
 #               request (keep-alive, full and resumed handshakes, a 1,000-event
 #               fan-out cold and warm) and wall clock (scripts/bench/tls.sh)
 #   instr       see scripts/bench/instr.sh (`instr --tls`: the TLS counts alone)
+#   keys        idempotency keys in Redis against memory: instructions and
+#               latency per keyed write, Redis killed and started again
+#               (scripts/bench/keys.sh)
 #   status      what following /status/stream costs per viewer: instructions
 #               per second and resident memory (scripts/bench/status.sh)
 #   outage, blackhole, overload, fanlimit
@@ -53,6 +56,7 @@ if [ "${1:-}" = instr ] && [ "${2:-}" = --tls ]; then INSTR_ONLY=1 exec ./script
 if [ "${1:-}" = tls ]; then exec ./scripts/bench/tls.sh; fi
 case "${1:-}" in outage | blackhole | overload | fanlimit) exec ./scripts/bench/reads.sh "$@" ;; esac
 [ "${1:-}" = status ] && exec ./scripts/bench/status.sh
+[ "${1:-}" = keys ] && exec ./scripts/bench/keys.sh
 ./scripts/lib/ensure-deps.sh wrk curl gnuplot-nox nginx-light
 swift build -c release --product event-service >/dev/null
 swift build -c release --product event-mock >/dev/null

@@ -6,7 +6,9 @@ import DequeModule
 /// its libevent adapter on the loop's `event_base`, never a blocking call.
 ///
 /// It connects at once and, whenever the connection fails or closes,
-/// again after a backoff (100 ms, doubling to 5 s). A command gets its reply,
+/// again after a backoff (100 ms, doubling to 1 s: a server that is back is
+/// used within a second, for one connect a second while it is away). A
+/// command gets its reply,
 /// or `.unavailable` when there is no connection, the connection is lost
 /// before the reply, or no reply comes within `commandTimeoutMs` (then the
 /// connection is dropped and made again: Redis answers in order, so one
@@ -55,7 +57,7 @@ public final class RedisConnection: LoopRegistration {
   private var stopped = false
 
   static let minBackoffMs: Int64 = 100
-  static let maxBackoffMs: Int64 = 5_000
+  static let maxBackoffMs: Int64 = 1_000
 
   public init(
     loop: EventLoop, host: String, port: Int, database: Int = 0, commandTimeoutMs: Int64 = 1_000
