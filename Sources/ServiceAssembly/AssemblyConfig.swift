@@ -69,6 +69,13 @@ public struct AssemblyConfig: Sendable {
       source.fileValue("MOCK"), environment: source.environmentJSON("MOCK"))
     config.mock = mock
     try source.rejectUnknownKeys()
+    // Fake data must never be served by accident: with the mock off, the
+    // upstream is named explicitly.
+    if config.service.apiBaseFollowsMock && !mock.enabled {
+      throw ConfigError(
+        key: "API_BASE",
+        problem: "must be set (the event API's URL) when MOCK.ENABLED is false")
+    }
     return (config, source.defaults + mockDefaults, source.effective + mockEffective)
   }
 }

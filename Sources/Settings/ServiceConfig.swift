@@ -11,6 +11,11 @@ public struct ServiceConfig: Sendable {
   public var host = "127.0.0.1"
   public var port = 3000
   public var apiBase = UpstreamAddress(host: "127.0.0.1", port: 3001)
+  /// `API_BASE` left empty: the upstream is the embedded mock, wherever it
+  /// listens (set by the composition root); with the mock off, an error.
+  public var apiBaseFollowsMock = true
+  /// The upstream is the embedded mock's fake data (`/health` says so).
+  public var upstreamIsEmbeddedMock = false
   /// Sent on every upstream request (`UPSTREAM_HEADERS`, `UPSTREAM_HEADERS_FILE`).
   public var upstreamHeaders: [(String, String)] = []
   /// CAs an `https://` upstream's chain is verified against; "" = the system's.
@@ -68,8 +73,9 @@ public struct ServiceConfig: Sendable {
     var c = ServiceConfig()
     c.host = try source.string("HOST", default: c.host)
     c.port = try source.int("PORT", default: c.port, in: 0...65535)
-    c.apiBase = try UpstreamAddress.parse(
-      try source.string("API_BASE", default: c.apiBase.description))
+    let apiBase = try source.string("API_BASE", default: "")
+    c.apiBaseFollowsMock = apiBase.isEmpty
+    if !apiBase.isEmpty { c.apiBase = try UpstreamAddress.parse(apiBase) }
     let inline = try source.secret(
       "UPSTREAM_HEADERS", default: .object([]), shown: UpstreamHeaders.redacted)
     let headersFile = try source.string("UPSTREAM_HEADERS_FILE", default: "")

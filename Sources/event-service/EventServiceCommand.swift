@@ -66,12 +66,16 @@ struct EventServiceCommand: ParsableCommand {
     app.service.releaseMemory = { mi_collect(true) }
     // The loop holds the watchers while they are registered, and they hold
     // the app: nothing here needs to keep either alive. `close()` lets go.
+    // systemd (Type=notify): ready once listening, stopping at the signal.
+    let notifier = ServiceNotifier(environment: ProcessEnvironment.variables)
     for signal in [SIGTERM, SIGINT] {
       loop.onSignal(signal) { number in
         logger.info("signal received", metadata: ["signal": .stringConvertible(number)])
+        notifier.stopping()
         app.shutdown { loop.stop() }
       }
     }
+    notifier.ready()
     loop.run()
     loop.close()
   }

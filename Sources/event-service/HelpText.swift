@@ -26,6 +26,7 @@ enum HelpText {
            problem
         1  could not start (for example, the address is in use)
         2  bad configuration: one line on stderr names the key and the problem
+        64 bad command line (an unknown option, a missing value)
 
       SHELL COMPLETION
         event-service --generate-completion-script bash|zsh|fish

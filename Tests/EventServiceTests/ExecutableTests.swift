@@ -223,6 +223,7 @@ extension ExecutableTests {
     wrapper.arguments = ["--nofile=48:48", service.executableURL!.path]
     wrapper.environment = BuiltProduct.environment([
       "PORT": "0", "LOG_LEVEL": "warning", "MOCK": #"{"ENABLED": false}"#,
+      "API_BASE": "http://127.0.0.1:9",
     ])
     wrapper.currentDirectoryURL = service.currentDirectoryURL
     let stdout = Pipe()
@@ -282,5 +283,98 @@ extension ExecutableTests {
     let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
     let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
     return fields.count > 12 ? (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0) : 0
+  }
+}
+
+extension ExecutableTests {
+  /// No fake data by accident: with API_BASE left empty the upstream is the
+  /// embedded mock wherever it listens, and the service says so (a warning,
+  /// /health); with the mock off, an empty API_BASE does not start (exit 2).
+  @Test func anEmptyAPIBaseFollowsTheMockAndIsRefusedWithoutIt() throws {
+    var service = try RunningService(environment: [
+      "PORT": "0", "LOG_LEVEL": "info", "MOCK": #"{"PORT": 0}"#,
+    ])
+    defer { if service.process.isRunning { service.process.terminate() } }
+    #expect(try TestHTTP.send(.get("/getUsers"), port: service.port).status == 200)
+    let health = try TestHTTP.send(.get("/health"), port: service.port).json
+    #expect(health?["upstream"] == .string("embedded-mock"))
+    kill(service.process.processIdentifier, SIGTERM)
+    _ = service.waitForExit(limit: 10)
+    #expect(service.log.contains("serving the embedded mock's data, not a real event API"))
+
+    guard let refused = BuiltProduct.process("event-service") else { return }
+    refused.environment = BuiltProduct.environment([
+      "PORT": "0", "MOCK": #"{"ENABLED": false}"#,
+    ])
+    let stderr = Pipe()
+    refused.standardError = stderr
+    refused.standardOutput = FileHandle.nullDevice
+    try Launch.run(refused)
+    refused.waitUntilExit()
+    #expect(refused.terminationStatus == 2)
+    let message = String(
+      decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    #expect(message.contains("API_BASE"))
+  }
+}
+
+extension ExecutableTests {
+  /// systemd's Type=notify without libsystemd: READY=1 once it listens and
+  /// STOPPING=1 at SIGTERM, each a datagram to $NOTIFY_SOCKET (a socket the
+  /// test opens).
+  @Test func readyAndStoppingAreSentToTheNotifySocket() throws {
+    let path = FileManager.default.temporaryDirectory
+      .appendingPathComponent("notify-\(getpid()).sock").path
+    unlink(path)
+    let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+    defer {
+      close(fd)
+      unlink(path)
+    }
+    var address = sockaddr_un()
+    address.sun_family = sa_family_t(AF_UNIX)
+    withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
+    let bound = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+      }
+    }
+    try #require(bound == 0)
+    var wait = timeval(tv_sec: 10, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
+    func next() -> String {
+      var buffer = [UInt8](repeating: 0, count: 256)
+      let n = recv(fd, &buffer, buffer.count, 0)
+      return n > 0 ? String(decoding: buffer[..<n], as: UTF8.self) : "nothing (errno \(errno))"
+    }
+    var service = try RunningService(environment: [
+      "PORT": "0", "LOG_LEVEL": "info", "MOCK": #"{"PORT": 0}"#, "NOTIFY_SOCKET": path,
+    ])
+    defer { if service.process.isRunning { service.process.terminate() } }
+    #expect(next() == "READY=1")
+    #expect(try TestHTTP.send(.get("/ready"), port: service.port).status == 200)
+    kill(service.process.processIdentifier, SIGTERM)
+    #expect(next() == "STOPPING=1")
+    let (exited, _) = service.waitForExit(limit: 10)
+    #expect(exited && service.process.terminationStatus == 0)
+  }
+
+  /// A bad command line exits 64, which --help lists (and the systemd
+  /// unit's RestartPreventExitStatus names).
+  @Test func aBadCommandLineExits64AndHelpSaysSo() throws {
+    guard let bogus = BuiltProduct.process("event-service", arguments: ["--bogus"]),
+      let help = BuiltProduct.process("event-service", arguments: ["--help"])
+    else { return }
+    bogus.standardError = FileHandle.nullDevice
+    bogus.standardOutput = FileHandle.nullDevice
+    try Launch.run(bogus)
+    bogus.waitUntilExit()
+    #expect(bogus.terminationStatus == 64)
+    let output = Pipe()
+    help.standardOutput = output
+    try Launch.run(help)
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    help.waitUntilExit()
+    #expect(text.contains("64 bad command line"))
   }
 }

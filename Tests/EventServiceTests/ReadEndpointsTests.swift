@@ -94,7 +94,7 @@ struct ReadEndpointsTests {
     #expect(response.status == 200)
     #expect(
       response.text
-        == #"{"status":"ok","breaker":{"state":"CLOSED","failuresInWindow":0,"retryAfterMs":null},"retryBudget":{"windowMs":10000,"firstAttempts":0,"retries":0,"available":100},"idempotencyStore":{"kind":"memory","state":"ok"}}"#
+        == #"{"status":"ok","upstream":"embedded-mock","breaker":{"state":"CLOSED","failuresInWindow":0,"retryAfterMs":null},"retryBudget":{"windowMs":10000,"firstAttempts":0,"retries":0,"available":100},"idempotencyStore":{"kind":"memory","state":"ok"}}"#
     )
   }
 

@@ -29,7 +29,7 @@ fi
 [ -s "$dir/api-key.json" ] ||
   printf '{"Authorization": "Bearer demo-%s"}\n' "$(openssl rand -hex 16)" > "$dir/api-key.json"
 chmod 600 "$dir/api-key.json"
-sed -e "s|\"API_BASE\": \"http://127.0.0.1:3001\"|\"API_BASE\": \"https://localhost:3001\"|" \
+sed -e "s|\"API_BASE\": \"\"|\"API_BASE\": \"https://localhost:3001\"|" \
   -e "s|\"UPSTREAM_HEADERS_FILE\": \"\"|\"UPSTREAM_HEADERS_FILE\": \"$dir/api-key.json\"|" \
   -e "s|\"UPSTREAM_CA_FILE\": \"\"|\"UPSTREAM_CA_FILE\": \"$dir/ca.pem\"|" \
   -e "s|\"TLS_CERT_FILE\": \"\"|\"TLS_CERT_FILE\": \"$dir/localhost.pem\"|" \

@@ -565,9 +565,15 @@ components:
       additionalProperties: false
     Health:
       type: object
-      required: [status, breaker, retryBudget]
+      required: [status, upstream, breaker, retryBudget]
       properties:
         status: { const: ok }
+        upstream:
+          enum: [embedded-mock, api-base]
+          description: |
+            `embedded-mock`: the answers are the embedded mock's fake data
+            (API_BASE empty or pointing at it); `api-base`: the event API
+            at API_BASE.
         breaker: { $ref: "#/components/schemas/Breaker" }
         readBreaker:
           $ref: "#/components/schemas/Breaker"

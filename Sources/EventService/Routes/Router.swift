@@ -70,6 +70,7 @@ struct Router {
   private func health(_ exchange: Exchange) {
     var json = JSONObjectWriter()
     json.string("status", "ok")
+    json.string("upstream", context.config.upstreamIsEmbeddedMock ? "embedded-mock" : "api-base")
     Self.write(context.breaker.snapshot, as: "breaker", to: &json)
     if let read = context.readBreaker {
       Self.write(read.snapshot, as: "readBreaker", to: &json)
