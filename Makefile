@@ -1,6 +1,6 @@
 # One way in. `make help` lists the targets; each is one script in scripts/.
 .DEFAULT_GOAL := help
-.PHONY: help run run-tls test ci sanitize valgrind bench instr bench-tls fuzz api-fuzz cluster cluster-test docs check-deploy check-prometheus browser
+.PHONY: help run run-tls test ci sanitize valgrind bench instr bench-tls fuzz api-fuzz cluster cluster-test docs check-deploy check-prometheus browser dist check-package image check-image
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -56,3 +56,15 @@ check-prometheus: ## the alert rules and their unit tests, and a live /metrics, 
 
 browser: ## the status page in headless Chromium (SCREENSHOT=assets/status-open.png to redo it)
 	./scripts/check/browser.sh $(if $(SCREENSHOT),--screenshot $(SCREENSHOT))
+
+dist: ## the release tarball and .deb in dist/ (the Swift runtime inside the binary)
+	./scripts/package.sh
+
+check-package: ## the tarball's binary with the toolchain hidden; the .deb installed, run, removed
+	./scripts/check/package.sh
+
+image: ## the container image localhost/event-service:<version> (podman, FROM scratch)
+	./scripts/image.sh
+
+check-image: ## the image built, run, probed, drained with SIGTERM; non-root, at most 40 MB
+	./scripts/check/image.sh

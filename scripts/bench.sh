@@ -58,9 +58,9 @@ case "${1:-}" in outage | blackhole | overload | fanlimit) exec ./scripts/bench/
 [ "${1:-}" = status ] && exec ./scripts/bench/status.sh
 [ "${1:-}" = keys ] && exec ./scripts/bench/keys.sh
 ./scripts/lib/ensure-deps.sh wrk curl gnuplot-nox nginx-light
-swift build -c release --product event-service >/dev/null
-swift build -c release --product event-mock >/dev/null
-BIN=$(swift build -c release --show-bin-path)
+swift build -c release --static-swift-stdlib --product event-service >/dev/null
+swift build -c release --static-swift-stdlib --product event-mock >/dev/null
+BIN=$(swift build -c release --static-swift-stdlib --show-bin-path)
 
 DURATION=${DURATION:-10}
 CONCURRENT_DURATION=${CONCURRENT_DURATION:-20}

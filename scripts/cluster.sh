@@ -131,8 +131,8 @@ start() {
     exit 1
   }
   ./scripts/lib/ensure-deps.sh haproxy socat curl redis-server
-  swift build -c release --product event-service >/dev/null
-  swift build -c release --product event-mock >/dev/null
+  swift build -c release --static-swift-stdlib --product event-service >/dev/null
+  swift build -c release --static-swift-stdlib --product event-mock >/dev/null
   mkdir -p "$STATE"
   rm -f "$STATE"/*.pid "$STATE"/*.log
   echo "$n" >"$STATE/size"
@@ -194,7 +194,7 @@ stop() {
   echo "cluster stopped"
 }
 
-BIN=$(swift build -c release --show-bin-path)
+BIN=$(swift build -c release --static-swift-stdlib --show-bin-path)
 case ${1:-3} in
   stop) stop ;;
   restart) restart ;;

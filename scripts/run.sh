@@ -18,5 +18,5 @@ if [ -n "${EVENT_SERVICE_BIN_DIR:-}" ]; then
   exec "$EVENT_SERVICE_BIN_DIR/event-service" "${args[@]}"
 fi
 ./scripts/lib/ensure-deps.sh
-swift build -c release --product event-service
+swift build -c release --static-swift-stdlib --product event-service
 exec .build/release/event-service "${args[@]}"

@@ -5,9 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/lib/ensure-deps.sh openssl redis-server
-swift build -c release --product event-service
-swift build -c release --product event-mock
-EVENT_SERVICE_BIN_DIR="$(swift build -c release --show-bin-path)"
+swift build -c release --static-swift-stdlib --product event-service
+swift build -c release --static-swift-stdlib --product event-mock
+EVENT_SERVICE_BIN_DIR="$(swift build -c release --static-swift-stdlib --show-bin-path)"
 export EVENT_SERVICE_BIN_DIR
 swift build --build-tests
 swift test --skip-build "$@"

@@ -27,14 +27,14 @@ out=bench-results/instr-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$out"
 
 if [ "$PROFILE" = 1 ]; then
-  swift build -c release --product event-service --scratch-path .build-profile \
+  swift build -c release --static-swift-stdlib --product event-service --scratch-path .build-profile \
     -Xswiftc -g -Xswiftc -dwarf-version=4 -Xcc -gdwarf-4 >/dev/null
-  cp "$(swift build -c release --scratch-path .build-profile --show-bin-path)/event-service" "$out/event-service"
+  cp "$(swift build -c release --static-swift-stdlib --scratch-path .build-profile --show-bin-path)/event-service" "$out/event-service"
 else
-  swift build -c release --product event-service >/dev/null
-  strip --strip-debug -o "$out/event-service" "$(swift build -c release --show-bin-path)/event-service"
+  swift build -c release --static-swift-stdlib --product event-service >/dev/null
+  strip --strip-debug -o "$out/event-service" "$(swift build -c release --static-swift-stdlib --show-bin-path)/event-service"
 fi
-swift build -c release --product event-mock >/dev/null
+swift build -c release --static-swift-stdlib --product event-mock >/dev/null
 
 # Every /addEvent fails upstream, so three of them open the breaker, which
 # then stays OPEN for the whole run: the rejected path.

@@ -19,9 +19,9 @@ cd "$(dirname "$0")/../.."
 . scripts/lib/wait.sh
 . scripts/lib/bench.sh
 ./scripts/lib/ensure-deps.sh curl
-swift build -c release --product event-service >/dev/null
-swift build -c release --product event-mock >/dev/null
-BIN=$(swift build -c release --show-bin-path)
+swift build -c release --static-swift-stdlib --product event-service >/dev/null
+swift build -c release --static-swift-stdlib --product event-mock >/dev/null
+BIN=$(swift build -c release --static-swift-stdlib --show-bin-path)
 PORT=${BENCH_PORT:-3300}
 SECTIONS=${*:-outage blackhole overload fanlimit}
 out=bench-results/reads-$(date -u +%Y%m%dT%H%M%SZ)

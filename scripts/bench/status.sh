@@ -12,9 +12,9 @@ MOCK_PORT=$((PORT + 1))
 SECONDS_PER_RUN=${STATUS_SECONDS:-10}
 out=bench-results/status-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$out"
-swift build -c release --product event-service >/dev/null
-swift build -c release --product event-mock >/dev/null
-bin="$(swift build -c release --show-bin-path)"
+swift build -c release --static-swift-stdlib --product event-service >/dev/null
+swift build -c release --static-swift-stdlib --product event-mock >/dev/null
+bin="$(swift build -c release --static-swift-stdlib --show-bin-path)"
 strip --strip-debug -o "$out/event-service" "$bin/event-service"
 "$bin/event-mock" --port "$MOCK_PORT" >"$out/mock.log" 2>&1 &
 mock=$!

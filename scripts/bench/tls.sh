@@ -24,9 +24,9 @@ SECONDS_PER_RUN=${INSTR_SECONDS:-3}
 PORT=${BENCH_PORT:-3170}
 out=bench-results/tls-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$out"
-swift build -c release --product event-service >/dev/null
-swift build -c release --product event-mock >/dev/null
-BIN=$(swift build -c release --show-bin-path)
+swift build -c release --static-swift-stdlib --product event-service >/dev/null
+swift build -c release --static-swift-stdlib --product event-mock >/dev/null
+BIN=$(swift build -c release --static-swift-stdlib --show-bin-path)
 strip --strip-debug -o "$out/event-service" "$BIN/event-service"
 tls="$out/tls"
 ./scripts/dev/tls-demo.sh "$tls" >/dev/null

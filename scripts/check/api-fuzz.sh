@@ -20,8 +20,8 @@ python3 -m pip install --quiet --disable-pip-version-check \
   "schemathesis==${SCHEMATHESIS_VERSION:-4.32.5}" "openapi-spec-validator==${VALIDATOR_VERSION:-0.9.0}"
 openapi-spec-validator docs/openapi.yaml
 
-swift build -c release --product event-service >/dev/null
-bin="$(swift build -c release --show-bin-path)/event-service"
+swift build -c release --static-swift-stdlib --product event-service >/dev/null
+bin="$(swift build -c release --static-swift-stdlib --show-bin-path)/event-service"
 port=${API_FUZZ_PORT:-3620}
 PORT=$port LOG_LEVEL=${API_FUZZ_LOG_LEVEL:-warning} API_BASE=http://127.0.0.1:$((port + 1)) \
   MOCK="{\"PORT\":$((port + 1)),\"ERROR_RATE\":0,\"EVENT_DELAY_MS\":5,\"FAIL_DELAY_MS\":5,\"OK_COUNT\":1000000,\"FAIL_COUNT\":0}" \

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ./scripts/lib/ensure-deps.sh chromium chromium-driver python3-selenium
-swift build -c release --product event-service >/dev/null
-bin="$(swift build -c release --show-bin-path)/event-service"
+swift build -c release --static-swift-stdlib --product event-service >/dev/null
+bin="$(swift build -c release --static-swift-stdlib --show-bin-path)/event-service"
 # Debian's own python3, which python3-selenium is installed for.
 /usr/bin/python3 scripts/check/status-page.py "$bin" "${BROWSER_CHECK_PORT:-3660}" "$@"

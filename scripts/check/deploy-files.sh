@@ -6,8 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ./scripts/lib/ensure-deps.sh systemd python3-pip
-swift build -c release --product event-service >/dev/null
-bin="$(swift build -c release --show-bin-path)/event-service"
+swift build -c release --static-swift-stdlib --product event-service >/dev/null
+bin="$(swift build -c release --static-swift-stdlib --show-bin-path)/event-service"
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 sed "s|/usr/local/bin/event-service|$bin|" deploy/event-service.service >"$dir/event-service.service"

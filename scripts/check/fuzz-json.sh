@@ -14,9 +14,9 @@ cd "$(dirname "$0")/../.."
 seconds=${1:-60}
 # SwiftPM names an executable's entry `<module>_main`; the fuzz target starts
 # libFuzzer's driver from there. lld links the libFuzzer runtime where gold fails.
-swift build -c release --product json-fuzz --scratch-path .build-fuzz \
+swift build -c release --static-swift-stdlib --product json-fuzz --scratch-path .build-fuzz \
   -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xswiftc -use-ld=lld
-fuzzer="$(swift build -c release --scratch-path .build-fuzz --show-bin-path)/json-fuzz"
+fuzzer="$(swift build -c release --static-swift-stdlib --scratch-path .build-fuzz --show-bin-path)/json-fuzz"
 work=$(mktemp -d)
 findings=.build-fuzz/findings
 mkdir -p "$findings"

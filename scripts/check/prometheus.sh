@@ -12,8 +12,8 @@ cd "$(dirname "$0")/../.."
 promtool check rules deploy/prometheus/event-service.rules.yml
 (cd deploy/prometheus && promtool test rules event-service.rules.test.yml)
 
-swift build -c release --product event-service >/dev/null
-bin="$(swift build -c release --show-bin-path)/event-service"
+swift build -c release --static-swift-stdlib --product event-service >/dev/null
+bin="$(swift build -c release --static-swift-stdlib --show-bin-path)/event-service"
 port=${PROMETHEUS_CHECK_PORT:-3640}
 dir=$(mktemp -d)
 # Both breakers, kept answers and hedging on, and a mock that fails now and

@@ -24,12 +24,12 @@ cd "$(dirname "$0")/../.."
 if [ -n "${1:-}" ]; then
   BIN=$1
 else
-  swift build -c release --product event-service >/dev/null
+  swift build -c release --static-swift-stdlib --product event-service >/dev/null
   # valgrind 3.19 cannot read Swift's default DWARF 5: run a copy without the
   # debug sections (function names stay, from the symbol table).
   mkdir -p .build-valgrind
   BIN=.build-valgrind/event-service
-  strip --strip-debug -o "$BIN" "$(swift build -c release --show-bin-path)/event-service"
+  strip --strip-debug -o "$BIN" "$(swift build -c release --static-swift-stdlib --show-bin-path)/event-service"
 fi
 PORT=3400 API_BASE=http://127.0.0.1:3401 MOCK='{"PORT":3401,"EVENT_DELAY_MS":50,"FAIL_DELAY_MS":10,"ERROR_RATE":0.3,"EXTRA_USERS":[{"id":"big","events":300}]}' BACKOFF_MS=300 UPSTREAM_TIMEOUT_MS=1000 \
   valgrind --suppressions=scripts/check/valgrind.supp --error-exitcode=9 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite -q $BIN > /tmp/valgrind-service.out 2> /tmp/valgrind-service.err &
