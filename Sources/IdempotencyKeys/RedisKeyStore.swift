@@ -14,6 +14,9 @@ public final class RedisKeyStore: KeyStore {
   /// This instance, in every lease it takes: `<random>-<n>`.
   private let instance: String
   private var nextTicket = 0
+  /// Each step's script SHA-1 once Redis has loaded it (`RedisScripts.Step`).
+  private var shas: [[UInt8]?] = [nil, nil, nil]
+  private var loading = [false, false, false]
   /// Told of every command that failed (Redis unreachable, or an error
   /// reply), with the reason.
   public var onError: ((String) -> Void)?
@@ -42,7 +45,7 @@ public final class RedisKeyStore: KeyStore {
     let arguments = [
       Self.hex(fingerprint), newEventID, String(ttlMs), String(leaseMs), ticket.owner,
     ]
-    eval(RedisScripts.begin, key: key, arguments.map { Array($0.utf8) }) { [weak self] result in
+    eval(.begin, key: key, arguments.map { Array($0.utf8) }) { [weak self] result in
       switch result {
       case .success(.array(let parts)):
         guard let decision = Self.decision(parts, ticket: ticket) else {
@@ -74,7 +77,7 @@ public final class RedisKeyStore: KeyStore {
       case .failed: ("failed", "", [])
       }
     eval(
-      RedisScripts.finish, key: ticket.key,
+      .finish, key: ticket.key,
       [Array(ticket.owner.utf8), Array(name.utf8), Array(status.utf8), body]
     ) { [weak self] result in
       self?.reportErrors(result)
@@ -83,7 +86,7 @@ public final class RedisKeyStore: KeyStore {
   }
 
   public func release(_ ticket: KeyTicket) {
-    eval(RedisScripts.release, key: ticket.key, [Array(ticket.owner.utf8)], then: reportErrors)
+    eval(.release, key: ticket.key, [Array(ticket.owner.utf8)], then: reportErrors)
   }
 
   public var health: KeyStoreHealth {
@@ -115,16 +118,42 @@ public final class RedisKeyStore: KeyStore {
     }
   }
 
+  /// Runs one step's script: by its SHA-1 (`EVALSHA`, 40 bytes) once Redis
+  /// has it, else by its text (`EVAL`), loading it meanwhile. A Redis that
+  /// lost its script cache (restarted) answers `NOSCRIPT`: the step is run
+  /// again by its text, and the script loaded again.
   private func eval(
-    _ script: String, key: String, _ arguments: [[UInt8]],
+    _ step: RedisScripts.Step, key: String, _ arguments: [[UInt8]],
     then completion: @escaping (Result<RedisConnection.Reply, RedisConnection.Unavailable>) -> Void
   ) {
-    connection.send(
-      [
-        Array("EVAL".utf8), Array(script.utf8), Array("1".utf8),
-        Array((RedisScripts.keyPrefix + key).utf8),
-      ]
-        + arguments, completion: completion)
+    let tail = [Array("1".utf8), Array((RedisScripts.keyPrefix + key).utf8)] + arguments
+    guard let sha = shas[step.rawValue] else {
+      evalText(step, tail, completion)
+      return
+    }
+    connection.send([Array("EVALSHA".utf8), sha] + tail) { [weak self] result in
+      if case .success(.error(let message)) = result, message.hasPrefix("NOSCRIPT") {
+        self?.shas[step.rawValue] = nil
+        self?.evalText(step, tail, completion)
+        return
+      }
+      completion(result)
+    }
+  }
+
+  private func evalText(
+    _ step: RedisScripts.Step, _ tail: [[UInt8]],
+    _ completion: @escaping (Result<RedisConnection.Reply, RedisConnection.Unavailable>) -> Void
+  ) {
+    if !loading[step.rawValue] {
+      loading[step.rawValue] = true
+      connection.send([Array("SCRIPT".utf8), Array("LOAD".utf8), step.script]) {
+        [weak self] result in
+        self?.loading[step.rawValue] = false
+        if case .success(.string(let sha)) = result { self?.shas[step.rawValue] = sha }
+      }
+    }
+    connection.send([Array("EVAL".utf8), step.script] + tail, completion: completion)
   }
 
   /// The begin script's reply as a decision; nil if it is not one.

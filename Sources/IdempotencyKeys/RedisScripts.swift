@@ -13,6 +13,19 @@
 enum RedisScripts {
   static let keyPrefix = "event-service:idempotency:"
 
+  /// The three steps, each one script.
+  enum Step: Int {
+    case begin, finish, release
+
+    /// The script's text as bytes, made once.
+    var script: [UInt8] { Self.texts[rawValue] }
+
+    private static let texts = [
+      Array(RedisScripts.begin.utf8), Array(RedisScripts.finish.utf8),
+      Array(RedisScripts.release.utf8),
+    ]
+  }
+
   /// KEYS[1] the record; ARGV fingerprint, new id, TTL ms, lease ms, owner.
   /// Returns {"send", id, how} (how: "new", "again", "takeover"),
   /// {"busy"}, {"mismatch"} or {"replay", id, outcome, status, body}.
