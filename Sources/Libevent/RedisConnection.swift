@@ -154,9 +154,8 @@ public final class RedisConnection: LoopRegistration {
     setStatus(.connecting)
     if database != 0 {
       send([Array("SELECT".utf8), Array(String(database).utf8)]) { [weak self] result in
-        if case .success(.error(let message)) = result {
-          self?.lastError = "SELECT \(self?.database ?? 0): \(message)"
-          self?.dropConnection()
+        if case .success(.error(let message)) = result, let self {
+          self.abandonConnection("SELECT \(self.database): \(message)")
         }
       }
     }
@@ -240,15 +239,19 @@ public final class RedisConnection: LoopRegistration {
       armTimeout()
       return
     }
-    lastError = "no reply within \(commandTimeoutMs) ms"
-    dropConnection()
+    abandonConnection("no reply within \(commandTimeoutMs) ms")
   }
 
-  /// Closes the connection (pending commands fail); it is made again after
-  /// the backoff.
-  private func dropConnection() {
+  /// Frees the connection at once — `redisAsyncDisconnect` would wait for
+  /// the replies of a server that gave none — failing every command in
+  /// flight; it is made again after the backoff. The context is forgotten
+  /// first, so hiredis's callbacks during the free find no connection
+  /// (inside a hiredis callback the free waits until it returns).
+  private func abandonConnection(_ reason: String) {
     guard let context else { return }
-    redisAsyncDisconnect(context)
+    forgetContext()
+    redisAsyncFree(context)
+    failed(reason)
   }
 
   private final class Pending {

@@ -69,6 +69,36 @@ struct RedisConnectionTests {
     connection.stop()
   }
 
+  /// Redis hangs with the connection open: a command unanswered within the
+  /// command timeout fails, the connection is dropped (not left waiting for
+  /// replies that never come), and made again once Redis answers.
+  @Test func aHungRedisFailsCommandsAtTheTimeoutAndIsConnectedAgain() throws {
+    ProcessSetup.install()
+    let redis = try RedisServer()
+    defer { redis.resume() }
+    let loop = EventLoop()
+    defer { loop.close() }
+    let connection = RedisConnection(
+      loop: loop, host: "127.0.0.1", port: redis.port, commandTimeoutMs: 200)
+    Self.run(loop) { connection.status == .connected }
+    redis.pause()
+    var hung: [Result<RedisConnection.Reply, RedisConnection.Unavailable>] = []
+    connection.send([Self.bytes("PING")]) { hung.append($0) }
+    connection.send([Self.bytes("PING")]) { hung.append($0) }
+    Self.run(loop) { hung.count == 2 }
+    #expect(hung.count == 2)
+    #expect(hung.allSatisfy { (try? $0.get()) == nil }, "both fail")
+    #expect(connection.status != .connected)
+    #expect(connection.lastError?.contains("no reply within 200 ms") == true)
+    redis.resume()
+    Self.run(loop) { connection.status == .connected }
+    var after: Result<RedisConnection.Reply, RedisConnection.Unavailable>?
+    connection.send([Self.bytes("PING")]) { after = $0 }
+    Self.run(loop) { after != nil }
+    #expect(try after?.get() == .status("PONG"))
+    connection.stop()
+  }
+
   @Test func nothingListeningIsUnavailableAndRetried() throws {
     ProcessSetup.install()
     let (fd, port) = try TestSocket.bound(SOCK_STREAM)

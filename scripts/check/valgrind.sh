@@ -101,8 +101,9 @@ echo "TLS service exit status under valgrind: $tls_status, untrusted: $untrusted
 
 echo "== Redis"
 # Keys in Redis (hiredis on the loop): new, replayed and mismatched keys,
-# Redis killed (keyed writes 503, the connection retried) and started
-# again, and SIGTERM with a keyed write in flight.
+# Redis hung (a command timed out, the connection freed), Redis killed
+# (keyed writes 503, the connection retried) and started again, and SIGTERM
+# with a keyed write in flight.
 redis_port=3431
 redis() {
   redis-server --port $redis_port --bind 127.0.0.1 --save "" --appendonly no --daemonize no \
@@ -119,6 +120,11 @@ wait_http http://127.0.0.1:3430/health 60
 keyed() { curl -s -o /dev/null -w "%{http_code} " -X POST localhost:3430/addEvent -H 'Content-Type: application/json' -H "Idempotency-Key: $1" -d "$2"; }
 for i in $(seq 10); do keyed "k$i" '{"name":"x","userId":1}'; keyed "k$i" '{"name":"x","userId":1}'; done
 keyed k1 '{"name":"other","userId":1}'; echo
+# Redis hung (SIGSTOP): the command times out and the connection is freed.
+kill -STOP $redis_pid
+keyed hung '{"name":"x","userId":1}'; echo "(Redis hung)"
+kill -CONT $redis_pid
+for _ in $(seq 100); do [ "$(keyed again '{"name":"x","userId":1}')" = "200 " ] && break; sleep 0.1; done
 kill -9 $redis_pid; wait $redis_pid 2>/dev/null
 for i in $(seq 5); do keyed "down$i" '{"name":"x","userId":1}'; sleep 0.2; done; echo "(Redis down)"
 redis

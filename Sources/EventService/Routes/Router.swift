@@ -58,13 +58,13 @@ struct Router {
   /// `/status/stream`: a snapshot now, then one a second and one on every
   /// breaker transition, until the client leaves or the service stops.
   private func follow(_ exchange: Exchange) {
-    guard context.status.viewers.count < StatusBoard.maxViewers else {
+    guard context.status.hasRoom else {
       exchange.fail(.tooManyViewers(limit: StatusBoard.maxViewers))
       return
     }
     let viewer = StatusViewer(exchange: exchange, board: context.status)
     guard exchange.openEventStream(notify: viewer) else { return }
-    _ = context.status.add(viewer)
+    context.status.add(viewer)
   }
 
   private func health(_ exchange: Exchange) {

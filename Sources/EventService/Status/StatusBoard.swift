@@ -41,15 +41,16 @@ final class StatusBoard {
     if !viewers.isEmpty { timer?.arm(afterMs: 0) }
   }
 
-  /// A new viewer, sent a snapshot at once; false when there are too many.
-  func add(_ viewer: StatusViewer) -> Bool {
-    guard viewers.count < Self.maxViewers else { return false }
+  /// Whether another viewer may follow (`maxViewers`).
+  var hasRoom: Bool { viewers.count < Self.maxViewers }
+
+  /// A new viewer (there is room), sent a snapshot at once.
+  func add(_ viewer: StatusViewer) {
     viewers.append(viewer)
     if timer == nil { timer = clock.makeTimer { [unowned self] in tick() } }
     let first = Self.event(snapshot(), retryMs: 2_000)
     if !viewer.send(first) { remove(viewer) }
     if !viewers.isEmpty && timer?.isArmed != true { timer?.arm(afterMs: Self.intervalMs) }
-    return true
   }
 
   func remove(_ viewer: StatusViewer) {

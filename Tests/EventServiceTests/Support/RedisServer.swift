@@ -34,9 +34,19 @@ final class RedisServer {
     }
   }
 
+  /// Redis hangs (SIGSTOP): connections stay open, nothing is answered.
+  func pause() {
+    if let process { kill(process.processIdentifier, SIGSTOP) }
+  }
+
+  func resume() {
+    if let process { kill(process.processIdentifier, SIGCONT) }
+  }
+
   func stop() {
     guard let process, process.isRunning else { return }
     kill(process.processIdentifier, SIGKILL)
+    kill(process.processIdentifier, SIGCONT)
     process.waitUntilExit()
     self.process = nil
   }
